@@ -1,0 +1,36 @@
+# flowcontrol: PGXS build.  `make test` runs every suite (see README.md).
+
+MODULE_big = flowcontrol
+OBJS = \
+	src/flowcontrol.o \
+	src/api.o \
+	src/catalog.o \
+	src/definition.o \
+	src/engine.o \
+	src/actions.o \
+	src/expr_scan.o \
+	src/expr_parse.o \
+	src/expr_eval.o \
+	src/triggers.o \
+	src/worker.o
+PGFILEDESC = "flowcontrol - workflows inside PostgreSQL"
+
+EXTENSION = flowcontrol
+DATA = flowcontrol--1.0.sql
+
+REGRESS = install
+REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=./regress.conf
+ISOLATION =
+ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./regress.conf
+TAP_TESTS = 1
+
+PG_CPPFLAGS = -I$(srcdir)/src
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Every test suite against a private copy of the installed PostgreSQL.
+.PHONY: test
+test:
+	PG_CONFIG=$(PG_CONFIG) bash tools/run-tests

@@ -1,0 +1,380 @@
+/* flowcontrol--1.0.sql: install script */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION flowcontrol" to load this file. \quit
+
+/*
+ * Everything here is schema-qualified (pg_catalog included) so that a
+ * hostile search_path cannot substitute functions or operators while the
+ * script runs or when its functions are called later.
+ */
+
+---------------------------------------------------------------------------
+-- Types
+---------------------------------------------------------------------------
+
+CREATE TYPE flowcontrol.directive AS ENUM (
+	'continue', 'enter', 'leave', 'break', 'abort', 'suspend', 'suspend_and_repeat'
+);
+COMMENT ON TYPE flowcontrol.directive IS 'what an action tells the engine to do next';
+
+CREATE TYPE flowcontrol.run_status AS ENUM (
+	'pending', 'running', 'waiting', 'paused', 'done'
+);
+COMMENT ON TYPE flowcontrol.run_status IS 'life-cycle state of a flow run';
+
+CREATE TYPE flowcontrol.run_outcome AS ENUM (
+	'complete', 'aborted', 'errored', 'obsolete', 'canceled'
+);
+COMMENT ON TYPE flowcontrol.run_outcome IS 'how a flow run ended (NULL while it is not done)';
+
+---------------------------------------------------------------------------
+-- Registries
+---------------------------------------------------------------------------
+
+CREATE TABLE flowcontrol.action_type (
+	name text PRIMARY KEY
+		CONSTRAINT action_type_name_length CHECK (pg_catalog.length(name) OPERATOR(pg_catalog.<=) 100
+												 AND name OPERATOR(pg_catalog.<>) ''),
+	run_function text,
+	return_function text,
+	has_children boolean NOT NULL DEFAULT false,
+	label text NOT NULL DEFAULT '',
+	description text NOT NULL DEFAULT '',
+	action_group text,
+	builtin boolean NOT NULL DEFAULT false,
+	owner regrole NOT NULL DEFAULT pg_catalog.current_user()::regrole,
+	CONSTRAINT action_type_user_function CHECK (builtin OR run_function IS NOT NULL)
+);
+COMMENT ON TABLE flowcontrol.action_type IS 'registry of action types: the built-ins and those added by register_action()';
+COMMENT ON COLUMN flowcontrol.action_type.name IS 'action name used in flow_action.action (1 to 100 characters)';
+COMMENT ON COLUMN flowcontrol.action_type.run_function IS 'signature of the function run when the action is reached (NULL for built-ins)';
+COMMENT ON COLUMN flowcontrol.action_type.return_function IS 'signature of the function run when control returns from the children (NULL: continue)';
+COMMENT ON COLUMN flowcontrol.action_type.has_children IS 'whether actions of this type may have child actions';
+COMMENT ON COLUMN flowcontrol.action_type.label IS 'human-readable name';
+COMMENT ON COLUMN flowcontrol.action_type.description IS 'human-readable description';
+COMMENT ON COLUMN flowcontrol.action_type.action_group IS 'free-form group for tools that list actions';
+COMMENT ON COLUMN flowcontrol.action_type.builtin IS 'true for the actions implemented inside flowcontrol';
+COMMENT ON COLUMN flowcontrol.action_type.owner IS 'role that registered the action; only it or a superuser may unregister it';
+
+INSERT INTO flowcontrol.action_type (name, has_children, label, description, action_group, builtin) VALUES
+	('IfAction', true, 'If', 'Runs its children when the condition is true.', 'Control', true),
+	('WhileLoopAction', true, 'While loop', 'Runs its children again and again while the condition is true.', 'Control', true),
+	('ForLoopAction', true, 'For loop', 'Runs its children for each value of a counter from start to end.', 'Control', true),
+	('LeaveAction', false, 'Leave', 'Returns to the parent action (like continue in a loop).', 'Control', true),
+	('BreakAction', false, 'Break', 'Goes on with the parent''s next sibling (like break in a loop).', 'Control', true),
+	('AbortAction', false, 'Abort', 'Stops the run with outcome aborted.', 'Control', true),
+	('SetStateAction', false, 'Set state', 'Replaces the run state, keeping keys that start with an underscore.', 'State', true),
+	('UpdateStateAction', false, 'Update state', 'Merges values into the run state.', 'State', true),
+	('StartFlowAction', false, 'Start flow', 'Starts a run of another flow as a child run.', 'Flows', true),
+	('DelayAction', false, 'Delay', 'Suspends the run until a computed point in time.', 'Time', true),
+	('WaitForTriggerAction', false, 'Wait for trigger', 'Suspends the run until a trigger fires.', 'Time', true),
+	('SendAlertAction', false, 'Send alert', 'Sends a notification with pg_notify().', 'Notify', true);
+
+CREATE TABLE flowcontrol.trigger_type (
+	name text PRIMARY KEY
+		CONSTRAINT trigger_type_name_length CHECK (pg_catalog.length(name) OPERATOR(pg_catalog.<=) 100
+												  AND name OPERATOR(pg_catalog.<>) ''),
+	object_table regclass,
+	label text NOT NULL DEFAULT '',
+	description text NOT NULL DEFAULT '',
+	owner regrole NOT NULL DEFAULT pg_catalog.current_user()::regrole
+);
+COMMENT ON TABLE flowcontrol.trigger_type IS 'registry of trigger names: the events flows can be started or woken by';
+COMMENT ON COLUMN flowcontrol.trigger_type.name IS 'trigger name (1 to 100 characters)';
+COMMENT ON COLUMN flowcontrol.trigger_type.object_table IS 'table whose rows the trigger is fired for (NULL: any or none)';
+COMMENT ON COLUMN flowcontrol.trigger_type.label IS 'human-readable name';
+COMMENT ON COLUMN flowcontrol.trigger_type.description IS 'human-readable description';
+COMMENT ON COLUMN flowcontrol.trigger_type.owner IS 'role that registered the trigger name';
+
+CREATE TABLE flowcontrol.filter (
+	name text PRIMARY KEY
+		CONSTRAINT filter_name_syntax CHECK (name OPERATOR(pg_catalog.~) '^[A-Za-z_][A-Za-z0-9_]{0,99}$'),
+	function text NOT NULL,
+	owner regrole NOT NULL DEFAULT pg_catalog.current_user()::regrole
+);
+COMMENT ON TABLE flowcontrol.filter IS 'expression filters implemented by SQL functions (register_filter())';
+COMMENT ON COLUMN flowcontrol.filter.name IS 'filter name as used in expressions: value|name:arg';
+COMMENT ON COLUMN flowcontrol.filter.function IS 'signature of the function (value jsonb, arg jsonb) returning jsonb';
+COMMENT ON COLUMN flowcontrol.filter.owner IS 'role that registered the filter';
+
+---------------------------------------------------------------------------
+-- Flows
+---------------------------------------------------------------------------
+
+CREATE TABLE flowcontrol.flow (
+	id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	name text NOT NULL,
+	description text NOT NULL DEFAULT '',
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	active_at timestamptz,
+	max_concurrent integer NOT NULL DEFAULT 0
+		CONSTRAINT flow_max_concurrent_check CHECK (max_concurrent OPERATOR(pg_catalog.>=) 0),
+	max_per_object integer NOT NULL DEFAULT 0
+		CONSTRAINT flow_max_per_object_check CHECK (max_per_object OPERATOR(pg_catalog.>=) 0),
+	max_concurrent_per_object integer NOT NULL DEFAULT 1
+		CONSTRAINT flow_max_concurrent_per_object_check CHECK (max_concurrent_per_object OPERATOR(pg_catalog.>=) 0),
+	object_table regclass,
+	condition text NOT NULL DEFAULT '',
+	owner regrole NOT NULL DEFAULT pg_catalog.current_user()::regrole
+);
+COMMENT ON TABLE flowcontrol.flow IS 'flows: named trees of actions that runs execute';
+COMMENT ON COLUMN flowcontrol.flow.id IS 'flow identifier';
+COMMENT ON COLUMN flowcontrol.flow.name IS 'flow name';
+COMMENT ON COLUMN flowcontrol.flow.description IS 'human-readable description';
+COMMENT ON COLUMN flowcontrol.flow.created_at IS 'when the flow was created';
+COMMENT ON COLUMN flowcontrol.flow.updated_at IS 'when the flow row was last changed';
+COMMENT ON COLUMN flowcontrol.flow.active_at IS 'the flow is active from this time on; NULL: inactive';
+COMMENT ON COLUMN flowcontrol.flow.max_concurrent IS 'at most this many runs of the flow not done at once (0: unlimited)';
+COMMENT ON COLUMN flowcontrol.flow.max_per_object IS 'at most this many runs of the flow per object, ever (0: unlimited)';
+COMMENT ON COLUMN flowcontrol.flow.max_concurrent_per_object IS 'at most this many runs per object not done at once (0: unlimited)';
+COMMENT ON COLUMN flowcontrol.flow.object_table IS 'runs must be attached to rows of this table (NULL: any object or none)';
+COMMENT ON COLUMN flowcontrol.flow.condition IS 'expression checked before each execution; when false the run is discarded';
+COMMENT ON COLUMN flowcontrol.flow.owner IS 'role whose privileges the flow''s conditions and actions run with';
+
+CREATE TABLE flowcontrol.flow_action (
+	id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	flow_id bigint NOT NULL REFERENCES flowcontrol.flow (id) ON DELETE CASCADE,
+	parent_id bigint,
+	position integer NOT NULL DEFAULT 0,
+	action text NOT NULL REFERENCES flowcontrol.action_type (name) ON UPDATE CASCADE,
+	description text NOT NULL DEFAULT '',
+	config jsonb NOT NULL DEFAULT '{}',
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT flow_action_id_flow_key UNIQUE (id, flow_id),
+	CONSTRAINT flow_action_parent_fkey FOREIGN KEY (parent_id, flow_id)
+		REFERENCES flowcontrol.flow_action (id, flow_id) ON DELETE CASCADE,
+	CONSTRAINT flow_action_config_object CHECK (pg_catalog.jsonb_typeof(config) OPERATOR(pg_catalog.=) 'object')
+);
+CREATE INDEX flow_action_tree_idx ON flowcontrol.flow_action (flow_id, parent_id, position, id);
+COMMENT ON TABLE flowcontrol.flow_action IS 'the actions of a flow, as a tree ordered by position';
+COMMENT ON COLUMN flowcontrol.flow_action.id IS 'action identifier';
+COMMENT ON COLUMN flowcontrol.flow_action.flow_id IS 'flow the action belongs to';
+COMMENT ON COLUMN flowcontrol.flow_action.parent_id IS 'parent action in the same flow (NULL: a root action)';
+COMMENT ON COLUMN flowcontrol.flow_action.position IS 'order among siblings (ties broken by id)';
+COMMENT ON COLUMN flowcontrol.flow_action.action IS 'registered action type (flowcontrol.action_type)';
+COMMENT ON COLUMN flowcontrol.flow_action.description IS 'human-readable description';
+COMMENT ON COLUMN flowcontrol.flow_action.config IS 'the action''s configuration, validated against its type';
+COMMENT ON COLUMN flowcontrol.flow_action.created_at IS 'when the action was created';
+
+CREATE TABLE flowcontrol.trigger (
+	id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	trigger_name text NOT NULL REFERENCES flowcontrol.trigger_type (name) ON UPDATE CASCADE,
+	flow_id bigint REFERENCES flowcontrol.flow (id) ON DELETE CASCADE,
+	create_flow boolean NOT NULL DEFAULT true,
+	reset_to_action_id bigint,
+	condition text NOT NULL DEFAULT '',
+	active_at timestamptz,
+	owner regrole NOT NULL DEFAULT pg_catalog.current_user()::regrole,
+	CONSTRAINT trigger_flow_trigger_name_key UNIQUE (flow_id, trigger_name),
+	CONSTRAINT trigger_create_flow_needs_flow CHECK (flow_id IS NOT NULL OR NOT create_flow),
+	CONSTRAINT trigger_reset_to_action_fkey FOREIGN KEY (reset_to_action_id, flow_id)
+		REFERENCES flowcontrol.flow_action (id, flow_id) ON DELETE SET NULL (reset_to_action_id)
+);
+CREATE INDEX trigger_name_idx ON flowcontrol.trigger (trigger_name);
+COMMENT ON TABLE flowcontrol.trigger IS 'binds a trigger name to a flow: firing it starts runs or wakes waiting ones';
+COMMENT ON COLUMN flowcontrol.trigger.id IS 'trigger identifier (WaitForTriggerAction''s "trigger")';
+COMMENT ON COLUMN flowcontrol.trigger.trigger_name IS 'registered trigger name (flowcontrol.trigger_type)';
+COMMENT ON COLUMN flowcontrol.trigger.flow_id IS 'flow to start (NULL only when create_flow is false)';
+COMMENT ON COLUMN flowcontrol.trigger.create_flow IS 'true: firing creates a run; false: firing only wakes runs waiting for this trigger';
+COMMENT ON COLUMN flowcontrol.trigger.reset_to_action_id IS 'instead of creating a run, reset the flow''s first run that is not done to this action';
+COMMENT ON COLUMN flowcontrol.trigger.condition IS 'expression over state and object that must hold for the trigger to act';
+COMMENT ON COLUMN flowcontrol.trigger.active_at IS 'the trigger is active from this time on; NULL: inactive';
+COMMENT ON COLUMN flowcontrol.trigger.owner IS 'role that owns the trigger (the flow''s owner when it has a flow)';
+
+CREATE TABLE flowcontrol.flow_run (
+	id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	flow_id bigint NOT NULL REFERENCES flowcontrol.flow (id) ON DELETE CASCADE,
+	parent_run_id bigint REFERENCES flowcontrol.flow_run (id) ON DELETE SET NULL,
+	trigger_id bigint REFERENCES flowcontrol.trigger (id) ON DELETE SET NULL,
+	waiting_trigger_id bigint REFERENCES flowcontrol.trigger (id) ON DELETE SET NULL,
+	waiting_trigger_match_object boolean NOT NULL DEFAULT true,
+	action_id bigint REFERENCES flowcontrol.flow_action (id) ON DELETE SET NULL,
+	repeat_action boolean NOT NULL DEFAULT false,
+	status flowcontrol.run_status NOT NULL DEFAULT 'pending',
+	outcome flowcontrol.run_outcome,
+	log text NOT NULL DEFAULT '',
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	continue_after timestamptz,
+	done_at timestamptz,
+	object_table regclass,
+	object_id text,
+	state jsonb NOT NULL DEFAULT '{}',
+	CONSTRAINT flow_run_object_check CHECK ((object_table IS NULL) OPERATOR(pg_catalog.=) (object_id IS NULL))
+);
+-- What continue_flowruns() executes: pending runs without a time, due waiting runs.
+CREATE INDEX flow_run_pending_idx ON flowcontrol.flow_run (id)
+	WHERE status OPERATOR(pg_catalog.=) 'pending' AND continue_after IS NULL;
+CREATE INDEX flow_run_waiting_idx ON flowcontrol.flow_run (continue_after)
+	WHERE status OPERATOR(pg_catalog.=) 'waiting';
+-- Limits and cancel_flowruns_for_object().
+CREATE INDEX flow_run_object_idx ON flowcontrol.flow_run (object_id, object_table, flow_id)
+	WHERE object_id IS NOT NULL;
+CREATE INDEX flow_run_not_done_idx ON flowcontrol.flow_run (flow_id)
+	WHERE status OPERATOR(pg_catalog.<>) 'done';
+-- trigger_flows() waking waiting runs, and the ON DELETE SET NULL references.
+CREATE INDEX flow_run_waiting_trigger_idx ON flowcontrol.flow_run (waiting_trigger_id)
+	WHERE waiting_trigger_id IS NOT NULL;
+CREATE INDEX flow_run_trigger_idx ON flowcontrol.flow_run (trigger_id)
+	WHERE trigger_id IS NOT NULL;
+CREATE INDEX flow_run_action_idx ON flowcontrol.flow_run (action_id)
+	WHERE action_id IS NOT NULL;
+CREATE INDEX flow_run_parent_idx ON flowcontrol.flow_run (parent_run_id)
+	WHERE parent_run_id IS NOT NULL;
+COMMENT ON TABLE flowcontrol.flow_run IS 'flow runs: one execution of a flow, with its persistent state';
+COMMENT ON COLUMN flowcontrol.flow_run.id IS 'run identifier';
+COMMENT ON COLUMN flowcontrol.flow_run.flow_id IS 'flow being run';
+COMMENT ON COLUMN flowcontrol.flow_run.parent_run_id IS 'run whose StartFlowAction started this one';
+COMMENT ON COLUMN flowcontrol.flow_run.trigger_id IS 'trigger that created or last reset the run';
+COMMENT ON COLUMN flowcontrol.flow_run.waiting_trigger_id IS 'trigger the run waits for';
+COMMENT ON COLUMN flowcontrol.flow_run.waiting_trigger_match_object IS 'only a firing for the run''s own object wakes it';
+COMMENT ON COLUMN flowcontrol.flow_run.action_id IS 'current action (where a suspended run resumes)';
+COMMENT ON COLUMN flowcontrol.flow_run.repeat_action IS 'on resume, run the current action again instead of going on after it';
+COMMENT ON COLUMN flowcontrol.flow_run.status IS 'pending, running, waiting, paused or done';
+COMMENT ON COLUMN flowcontrol.flow_run.outcome IS 'how the run ended; NULL while not done';
+COMMENT ON COLUMN flowcontrol.flow_run.log IS 'log lines, joined by newlines';
+COMMENT ON COLUMN flowcontrol.flow_run.created_at IS 'when the run was created';
+COMMENT ON COLUMN flowcontrol.flow_run.continue_after IS 'a waiting run resumes at or after this time';
+COMMENT ON COLUMN flowcontrol.flow_run.done_at IS 'when the run ended';
+COMMENT ON COLUMN flowcontrol.flow_run.object_table IS 'table of the object the run is attached to';
+COMMENT ON COLUMN flowcontrol.flow_run.object_id IS 'primary key of the object, as text';
+COMMENT ON COLUMN flowcontrol.flow_run.state IS 'the run''s persistent state';
+
+---------------------------------------------------------------------------
+-- Internal trigger functions: validation and cache invalidation
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol._check_definition() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'flowcontrol_check_definition' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol._check_definition() IS 'internal: validates flows, actions and triggers as they are saved';
+
+CREATE FUNCTION flowcontrol._invalidate() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'flowcontrol_invalidate' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol._invalidate() IS 'internal: tells every session that cached flow definitions changed';
+
+CREATE TRIGGER flow_check BEFORE INSERT OR UPDATE ON flowcontrol.flow
+	FOR EACH ROW EXECUTE FUNCTION flowcontrol._check_definition();
+CREATE TRIGGER flow_action_check BEFORE INSERT OR UPDATE ON flowcontrol.flow_action
+	FOR EACH ROW EXECUTE FUNCTION flowcontrol._check_definition();
+CREATE TRIGGER trigger_check BEFORE INSERT OR UPDATE ON flowcontrol.trigger
+	FOR EACH ROW EXECUTE FUNCTION flowcontrol._check_definition();
+
+CREATE TRIGGER flow_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.flow
+	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
+CREATE TRIGGER flow_action_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.flow_action
+	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
+CREATE TRIGGER trigger_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.trigger
+	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
+CREATE TRIGGER action_type_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.action_type
+	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
+CREATE TRIGGER trigger_type_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.trigger_type
+	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
+CREATE TRIGGER filter_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.filter
+	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
+
+---------------------------------------------------------------------------
+-- Row-level security: a role sees the flows it owns or is a member of the
+-- owner of, and their actions, triggers and runs.  Superusers and the
+-- extension owner (the tables' owner) are not restricted.
+---------------------------------------------------------------------------
+
+ALTER TABLE flowcontrol.flow ENABLE ROW LEVEL SECURITY;
+CREATE POLICY flow_owner ON flowcontrol.flow
+	USING (pg_catalog.pg_has_role(owner::oid, 'MEMBER'));
+
+ALTER TABLE flowcontrol.flow_action ENABLE ROW LEVEL SECURITY;
+CREATE POLICY flow_action_owner ON flowcontrol.flow_action
+	USING (EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id OPERATOR(pg_catalog.=) flow_id));
+
+ALTER TABLE flowcontrol.trigger ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trigger_owner ON flowcontrol.trigger
+	USING (pg_catalog.pg_has_role(owner::oid, 'MEMBER')
+		   AND (flow_id IS NULL
+				OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id OPERATOR(pg_catalog.=) flow_id)));
+
+ALTER TABLE flowcontrol.flow_run ENABLE ROW LEVEL SECURITY;
+CREATE POLICY flow_run_owner ON flowcontrol.flow_run
+	USING (EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id OPERATOR(pg_catalog.=) flow_id));
+
+---------------------------------------------------------------------------
+-- pg_dump keeps users' flows, runs and registrations
+---------------------------------------------------------------------------
+
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.action_type', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.trigger_type', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.filter', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow_action', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.trigger', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow_run', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow_action_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.trigger_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow_run_id_seq', '');
+
+---------------------------------------------------------------------------
+-- Registries
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol.register_action(
+	name text,
+	run_function regprocedure,
+	return_function regprocedure DEFAULT NULL,
+	has_children boolean DEFAULT false,
+	label text DEFAULT NULL,
+	description text DEFAULT '',
+	action_group text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol_register_action' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol.register_action(text, regprocedure, regprocedure, boolean, text, text, text)
+	IS 'registers a user action implemented by SQL functions';
+
+CREATE FUNCTION flowcontrol.unregister_action(name text) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol_unregister_action' LANGUAGE C STRICT;
+COMMENT ON FUNCTION flowcontrol.unregister_action(text) IS 'removes a user action that no flow uses';
+
+CREATE FUNCTION flowcontrol.register_trigger(
+	name text,
+	object_table regclass DEFAULT NULL,
+	label text DEFAULT '',
+	description text DEFAULT '')
+RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol_register_trigger' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol.register_trigger(text, regclass, text, text) IS 'registers a trigger name';
+
+CREATE FUNCTION flowcontrol.register_filter(name text, function regprocedure) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol_register_filter' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol.register_filter(text, regprocedure)
+	IS 'adds an expression filter implemented by a function (value jsonb, arg jsonb) returning jsonb';
+
+---------------------------------------------------------------------------
+-- Expressions
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol.evaluate(expression text, context jsonb DEFAULT '{}') RETURNS jsonb
+AS 'MODULE_PATHNAME', 'flowcontrol_evaluate' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.evaluate(text, jsonb) IS 'evaluates an expression over a jsonb context';
+
+CREATE FUNCTION flowcontrol.validate_expression(expression text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'flowcontrol_validate_expression' LANGUAGE C STRICT;
+COMMENT ON FUNCTION flowcontrol.validate_expression(text)
+	IS 'raises an error if the expression is invalid; returns true otherwise';
+
+---------------------------------------------------------------------------
+-- Privileges (keep this section last): nothing is granted to PUBLIC.  An
+-- administrator grants USAGE on the schema and EXECUTE / table privileges
+-- to the roles that define or start flows (see README.md).
+---------------------------------------------------------------------------
+
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'flowcontrol'::regnamespace
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END
+$$;

@@ -1,0 +1,436 @@
+/*-------------------------------------------------------------------------
+ *
+ * definition.c
+ *	  The registries (actions, trigger names, filters) and the checks that
+ *	  run when flows, actions and triggers are saved.
+ *
+ * Registrations are written as the extension owner and record the role
+ * that made them, so the registry tables need no privileges beyond
+ * SELECT for application roles, and only the registering role (or a
+ * superuser) can take a registration back.  Flows, actions and triggers
+ * are written by users directly or through define_flow()/add_action(),
+ * under row-level security; the BEFORE ROW trigger here validates each row
+ * (expressions, action configs, tree shape) with the seed's messages.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+
+#include "actions.h"
+#include "catalog.h"
+#include "definition.h"
+#include "expr.h"
+
+#define FC_MAX_NAME_LENGTH 100
+
+/*
+ * Check a registry name with the seed's messages; kind is "Action" or
+ * "Trigger".
+ */
+static void
+check_registry_name(const char *kind, const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s name cannot be empty", kind)));
+	if (pg_mbstrlen(name) > FC_MAX_NAME_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("%s name is too long, must be less than %d characters",
+						kind, FC_MAX_NAME_LENGTH + 1)));
+}
+
+static char *
+text_arg_or(FunctionCallInfo fcinfo, int argno, const char *dflt)
+{
+	if (PG_ARGISNULL(argno))
+		return dflt ? pstrdup(dflt) : NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+static void
+spi_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/*
+ * Does a row with this name exist in the given registry?  Caller is
+ * connected to SPI.
+ */
+static bool
+registry_has(FcQuery *q, const char *name)
+{
+	Datum		arg = CStringGetTextDatum(name);
+
+	fc_catalog_exec(q, &arg, NULL, true, 1);
+	return SPI_processed > 0;
+}
+
+/*
+ * Is fn's signature (arg types, result) one a function of the given kind
+ * may have?  The caller supplies the expected IN types and either a plain
+ * result type or, for the INOUT form, the OUT type.
+ */
+static bool
+signature_is(HeapTuple proctup, int nin, const Oid *intypes, Oid rettype,
+			 Oid inout_outtype)
+{
+	Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(proctup);
+	Oid		   *types;
+	char	  **names;
+	char	   *modes;
+	int			nall;
+	int			i;
+
+	if (proc->proretset || proc->pronargs != nin)
+		return false;
+	for (i = 0; i < nin; i++)
+		if (proc->proargtypes.values[i] != intypes[i])
+			return false;
+
+	nall = get_func_arg_info(proctup, &types, &names, &modes);
+
+	if (OidIsValid(rettype))
+		return modes == NULL && proc->prorettype == rettype;
+
+	/* INOUT form: (INOUT run, IN obj, IN config, OUT directive) */
+	if (modes == NULL || nall != nin + 1 || proc->prorettype != RECORDOID)
+		return false;
+	if (modes[0] != PROARGMODE_INOUT || types[nin] != inout_outtype ||
+		modes[nin] != PROARGMODE_OUT)
+		return false;
+	for (i = 1; i < nin; i++)
+		if (modes[i] != PROARGMODE_IN)
+			return false;
+	return true;
+}
+
+/*
+ * Check that fn may serve as an action's run or return hook, and that the
+ * caller may execute it.  Returns its qualified signature.
+ */
+static char *
+check_action_function(Oid fn, const char *which)
+{
+	HeapTuple	proctup;
+	Oid			runtype = fc_catalog_type("flow_run");
+	Oid			dirtype = fc_catalog_type("directive");
+	Oid			intypes[3] = {runtype, JSONBOID, JSONBOID};
+	bool		ok;
+	AclResult	aclresult;
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(proctup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function with OID %u does not exist", fn)));
+	ok = signature_is(proctup, 3, intypes, dirtype, InvalidOid) ||
+		signature_is(proctup, 3, intypes, InvalidOid, dirtype);
+	ReleaseSysCache(proctup);
+
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+				 errmsg("%s function %s does not have the signature of an action function",
+						which, format_procedure(fn)),
+				 errhint("An action function is f(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive, "
+						 "or f(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb, OUT directive flowcontrol.directive).")));
+
+	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
+
+	return format_procedure_qualified(fn);
+}
+
+/*
+ * register_action(name, run_function, return_function, has_children,
+ *				   label, description, action_group)
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_register_action);
+Datum
+flowcontrol_register_action(PG_FUNCTION_ARGS)
+{
+	static FcQuery exists_q = {
+		"SELECT 1 FROM flowcontrol.action_type WHERE name = $1", 1, {TEXTOID}
+	};
+	static FcQuery insert_q = {
+		"INSERT INTO flowcontrol.action_type (name, run_function, return_function, has_children,"
+		" label, description, action_group, builtin, owner)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8::oid::pg_catalog.regrole)",
+		8, {TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, OIDOID}
+	};
+	char	   *name = text_arg_or(fcinfo, 0, NULL);
+	char	   *run_sig;
+	char	   *return_sig = NULL;
+	bool		has_children = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	char	   *label;
+	char	   *description = text_arg_or(fcinfo, 5, "");
+	char	   *group = text_arg_or(fcinfo, 6, NULL);
+	Datum		values[8];
+	char		nulls[8] = "        ";
+
+	check_registry_name("Action", name);
+	label = text_arg_or(fcinfo, 4, name);
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("action %s needs a run function", name)));
+	run_sig = check_action_function(PG_GETARG_OID(1), "run");
+	if (!PG_ARGISNULL(2))
+		return_sig = check_action_function(PG_GETARG_OID(2), "return");
+
+	spi_connect();
+	if (registry_has(&exists_q, name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("Action %s is already registered", name)));
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(run_sig);
+	if (return_sig)
+		values[2] = CStringGetTextDatum(return_sig);
+	else
+		nulls[2] = 'n';
+	values[3] = BoolGetDatum(has_children);
+	values[4] = CStringGetTextDatum(label);
+	values[5] = CStringGetTextDatum(description);
+	if (group)
+		values[6] = CStringGetTextDatum(group);
+	else
+		nulls[6] = 'n';
+	values[7] = ObjectIdGetDatum(GetUserId());
+	fc_catalog_exec(&insert_q, values, nulls, false, 0);
+	SPI_finish();
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * Check that the current user may change a registration owned by owner.
+ */
+static void
+check_registration_owner(const char *kind, const char *name, Oid owner)
+{
+	if (!superuser() && !is_member_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be a member of role \"%s\" to unregister %s %s",
+						GetUserNameFromId(owner, false), kind, name)));
+}
+
+/*
+ * unregister_action(name)
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_unregister_action);
+Datum
+flowcontrol_unregister_action(PG_FUNCTION_ARGS)
+{
+	static FcQuery lookup_q = {
+		"SELECT builtin, owner::oid, (SELECT pg_catalog.count(*) FROM flowcontrol.flow_action a"
+		" WHERE a.action = t.name) FROM flowcontrol.action_type t WHERE name = $1 FOR UPDATE",
+		1, {TEXTOID}
+	};
+	static FcQuery delete_q = {
+		"DELETE FROM flowcontrol.action_type WHERE name = $1", 1, {TEXTOID}
+	};
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		arg = CStringGetTextDatum(name);
+	bool		isnull;
+	bool		builtin;
+	Oid			owner;
+	int64		uses;
+
+	spi_connect();
+	fc_catalog_exec(&lookup_q, &arg, NULL, false, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Action %s is not registered", name)));
+	builtin = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	uses = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+
+	if (builtin)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("Action %s is built in and cannot be unregistered", name)));
+	check_registration_owner("action", name, owner);
+	if (uses > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("Action %s is still used by " INT64_FORMAT " flow action(s)", name, uses),
+				 errhint("Delete those flow actions first.")));
+
+	fc_catalog_exec(&delete_q, &arg, NULL, false, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * register_trigger(name, object_table, label, description)
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_register_trigger);
+Datum
+flowcontrol_register_trigger(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_arg_or(fcinfo, 0, NULL);
+
+	check_registry_name("Trigger", name);
+	spi_connect();
+	if (fc_registry_trigger_exists(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("Trigger %s is already registered", name)));
+	fc_registry_add_trigger(name,
+							PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
+							text_arg_or(fcinfo, 2, ""),
+							text_arg_or(fcinfo, 3, ""));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+bool
+fc_registry_trigger_exists(const char *name)
+{
+	static FcQuery exists_q = {
+		"SELECT 1 FROM flowcontrol.trigger_type WHERE name = $1", 1, {TEXTOID}
+	};
+
+	return registry_has(&exists_q, name);
+}
+
+void
+fc_registry_add_trigger(const char *name, Oid object_table,
+						const char *label, const char *description)
+{
+	static FcQuery insert_q = {
+		"INSERT INTO flowcontrol.trigger_type (name, object_table, label, description, owner)"
+		" VALUES ($1, $2::pg_catalog.oid::pg_catalog.regclass, $3, $4, $5::pg_catalog.oid::pg_catalog.regrole)",
+		5, {TEXTOID, OIDOID, TEXTOID, TEXTOID, OIDOID}
+	};
+	Datum		values[5];
+	char		nulls[5] = "     ";
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = ObjectIdGetDatum(object_table);
+	if (!OidIsValid(object_table))
+		nulls[1] = 'n';
+	values[2] = CStringGetTextDatum(label);
+	values[3] = CStringGetTextDatum(description);
+	values[4] = ObjectIdGetDatum(GetUserId());
+	fc_catalog_exec(&insert_q, values, nulls, false, 0);
+}
+
+/*
+ * register_filter(name, function)
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_register_filter);
+Datum
+flowcontrol_register_filter(PG_FUNCTION_ARGS)
+{
+	static FcQuery exists_q = {
+		"SELECT 1 FROM flowcontrol.filter WHERE name = $1", 1, {TEXTOID}
+	};
+	static FcQuery insert_q = {
+		"INSERT INTO flowcontrol.filter (name, function, owner)"
+		" VALUES ($1, $2, $3::pg_catalog.oid::pg_catalog.regrole)",
+		3, {TEXTOID, TEXTOID, OIDOID}
+	};
+	char	   *name = text_arg_or(fcinfo, 0, NULL);
+	Oid			fn;
+	HeapTuple	proctup;
+	Oid			intypes[2] = {JSONBOID, JSONBOID};
+	bool		ok;
+	AclResult	aclresult;
+	Datum		values[3];
+	const char *p;
+
+	if (name == NULL || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Filter name cannot be empty")));
+	if (strlen(name) > FC_MAX_NAME_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("Filter name is too long, must be less than %d characters",
+						FC_MAX_NAME_LENGTH + 1)));
+	for (p = name; *p; p++)
+	{
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+			  (p > name && *p >= '0' && *p <= '9')))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("invalid filter name \"%s\"", name),
+					 errdetail("A filter name consists of letters, digits and underscores and does not start with a digit.")));
+	}
+	if (fc_expr_is_builtin_filter(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("Filter %s is built in", name)));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("filter %s needs a function", name)));
+
+	fn = PG_GETARG_OID(1);
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(proctup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function with OID %u does not exist", fn)));
+	ok = signature_is(proctup, 2, intypes, JSONBOID, InvalidOid);
+	ReleaseSysCache(proctup);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+				 errmsg("function %s does not have the signature of a filter function",
+						format_procedure(fn)),
+				 errhint("A filter function is f(value jsonb, arg jsonb) RETURNS jsonb.")));
+	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
+
+	spi_connect();
+	if (registry_has(&exists_q, name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("Filter %s is already registered", name)));
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(format_procedure_qualified(fn));
+	values[2] = ObjectIdGetDatum(GetUserId());
+	fc_catalog_exec(&insert_q, values, NULL, false, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_check_definition);
+Datum
+flowcontrol_check_definition(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "flowcontrol_check_definition: not called by trigger manager");
+	return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+						   trigdata->tg_newtuple : trigdata->tg_trigtuple);
+}

@@ -1,0 +1,16 @@
+/*-------------------------------------------------------------------------
+ *
+ * definition.h
+ *	  Registries and the validation of saved definitions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FC_DEFINITION_H
+#define FC_DEFINITION_H
+
+/* Trigger-name registry; the caller is connected to SPI. */
+extern bool fc_registry_trigger_exists(const char *name);
+extern void fc_registry_add_trigger(const char *name, Oid object_table,
+									const char *label, const char *description);
+
+#endif							/* FC_DEFINITION_H */

@@ -1,0 +1,81 @@
+/*-------------------------------------------------------------------------
+ *
+ * expr.h
+ *	  The expression language of conditions and evaluated values.
+ *
+ * Expressions follow the seed's condition language (the Django template
+ * {% if %} expression syntax) and are evaluated over jsonb: the context is
+ * a jsonb object whose top-level keys are the variables.  A hand-written
+ * scanner (expr_scan.c) and recursive-descent parser (expr_parse.c) build
+ * an FcExprNode tree; expr_eval.c evaluates it to a JsonbValue.  Parsed
+ * trees are cached per backend, keyed by their source text.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FC_EXPR_H
+#define FC_EXPR_H
+
+#include "utils/jsonb.h"
+
+/* Limits that keep hostile input from exhausting the stack or memory. */
+#define FC_EXPR_MAX_LENGTH		65536	/* bytes of source text */
+#define FC_EXPR_MAX_DEPTH		200		/* nesting of operators and parens */
+
+typedef struct FcExpr FcExpr;
+
+/*
+ * Parse an expression.  Errors: SYNTAX_ERROR (42601) naming the offending
+ * token, with the position in errdetail; PROGRAM_LIMIT_EXCEEDED for too
+ * long or too deeply nested input.  The tree is allocated in
+ * CurrentMemoryContext.  An empty (or all-blank) source parses to an
+ * expression that evaluates to None.
+ */
+extern FcExpr *fc_expr_parse(const char *source);
+
+/*
+ * The parsed tree for source from the backend's expression cache, parsing
+ * it on first use.  The result lives in a long-lived context and must not
+ * be freed or modified.  Same errors as fc_expr_parse().
+ */
+extern FcExpr *fc_expr_get(const char *source);
+
+/* True if the expression's source was empty or blank. */
+extern bool fc_expr_is_empty(const FcExpr *expr);
+
+/*
+ * Evaluate expr over context (a jsonb object, or NULL for none).  The
+ * result is allocated in CurrentMemoryContext.  Registered filters are
+ * called as the current user: callers that evaluate a flow's expressions
+ * switch to the flow owner first.  Errors from filters propagate.
+ */
+extern JsonbValue *fc_expr_eval(const FcExpr *expr, Jsonb *context);
+
+/* Python truthiness of a value. */
+extern bool fc_expr_truthy(const JsonbValue *value);
+
+/*
+ * Convenience wrappers over the cache: a condition (empty source is false),
+ * a value as jsonb, and rendering of "{{ expression }}" placeholders in a
+ * template (values rendered as Django renders them: strings bare, None as
+ * "None", True/False capitalised).
+ */
+extern bool fc_expr_condition(const char *source, Jsonb *context);
+extern Jsonb *fc_expr_value(const char *source, Jsonb *context);
+extern char *fc_expr_render(const char *template_text, Jsonb *context);
+
+/* Check the syntax of a template's placeholders; same errors as parsing. */
+extern void fc_expr_validate_template(const char *template_text);
+
+/*
+ * Raise UNDEFINED_OBJECT if the expression uses a filter that is neither
+ * built in nor registered.
+ */
+extern void fc_expr_check_filters(const FcExpr *expr);
+
+/* Is name one of the built-in filters? */
+extern bool fc_expr_is_builtin_filter(const char *name);
+
+/* Forget cached registered-filter lookups (called on catalog changes). */
+extern void fc_expr_invalidate_filters(void);
+
+#endif							/* FC_EXPR_H */

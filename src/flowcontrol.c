@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ *
+ * flowcontrol.c
+ *	  Module entry point: _PG_init, settings.
+ *
+ * The extension works without shared_preload_libraries; only the
+ * background worker needs preloading.  _PG_init therefore defines the
+ * settings every session can see and leaves worker registration to
+ * fc_worker_register(), which acts only while shared libraries are being
+ * preloaded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "catalog.h"
+#include "worker.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	if (IsBinaryUpgrade)
+		return;
+
+	fc_worker_define_settings();
+	fc_catalog_init();
+	fc_worker_register();
+}
