@@ -362,6 +362,386 @@ COMMENT ON FUNCTION flowcontrol.validate_expression(text)
 	IS 'raises an error if the expression is invalid; returns true otherwise';
 
 ---------------------------------------------------------------------------
+-- Flow runs
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol.create_flowrun(
+	flow_id bigint,
+	object_table regclass DEFAULT NULL,
+	object_id text DEFAULT NULL,
+	state jsonb DEFAULT NULL,
+	parent_run_id bigint DEFAULT NULL,
+	trigger_id bigint DEFAULT NULL)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_create_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.create_flowrun(bigint, regclass, text, jsonb, bigint, bigint)
+	IS 'creates a pending run when the flow is active and its limits allow; NULL otherwise';
+
+CREATE FUNCTION flowcontrol.start_flowrun(
+	flow_id bigint,
+	object_table regclass DEFAULT NULL,
+	object_id text DEFAULT NULL,
+	state jsonb DEFAULT NULL,
+	parent_run_id bigint DEFAULT NULL)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_start_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.start_flowrun(bigint, regclass, text, jsonb, bigint)
+	IS 'creates a run and executes it at once; NULL if no run was created';
+
+CREATE FUNCTION flowcontrol.execute_flowrun(run_id bigint, max_hot_loop integer DEFAULT 1000)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_execute_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.execute_flowrun(bigint, integer)
+	IS 'executes a pending or due waiting run until it suspends or ends';
+
+CREATE FUNCTION flowcontrol.cancel_flowrun(run_id bigint)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_cancel_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.cancel_flowrun(bigint) IS 'ends a run that is not done with outcome canceled';
+
+CREATE FUNCTION flowcontrol.cancel_flowruns_for_object(object_table regclass, object_id text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'flowcontrol_cancel_flowruns_for_object' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.cancel_flowruns_for_object(regclass, text)
+	IS 'cancels the pending and waiting runs of an object; returns how many';
+
+CREATE FUNCTION flowcontrol.reset_flowrun(
+	run_id bigint,
+	action_id bigint DEFAULT NULL,
+	trigger_id bigint DEFAULT NULL,
+	state jsonb DEFAULT NULL)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_reset_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.reset_flowrun(bigint, bigint, bigint, jsonb)
+	IS 'makes a run start over, at an action (waiting, due now) or from the beginning (pending)';
+
+CREATE FUNCTION flowcontrol.discard_flowrun(run_id bigint, message text DEFAULT '')
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_discard_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.discard_flowrun(bigint, text) IS 'ends a run with outcome obsolete';
+
+CREATE FUNCTION flowcontrol.abort_flowrun(run_id bigint)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_abort_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.abort_flowrun(bigint) IS 'ends a run with outcome aborted';
+
+CREATE FUNCTION flowcontrol.error_flowrun(run_id bigint, message text DEFAULT '')
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_error_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.error_flowrun(bigint, text) IS 'ends a run with outcome errored';
+
+CREATE FUNCTION flowcontrol.pause_flowrun(run_id bigint)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_pause_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.pause_flowrun(bigint) IS 'pauses a pending or waiting run: it is not executed until resumed';
+
+CREATE FUNCTION flowcontrol.resume_flowrun(run_id bigint)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_resume_flowrun' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.resume_flowrun(bigint) IS 'resumes a paused run (waiting or pending again)';
+
+CREATE FUNCTION flowcontrol.append_log(run_id bigint, message text)
+RETURNS flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_append_log' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.append_log(bigint, text) IS 'appends a line to a run''s log';
+
+CREATE FUNCTION flowcontrol.continue_flowruns(max_runs integer DEFAULT NULL)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'flowcontrol_continue_flowruns' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.continue_flowruns(integer)
+	IS 'executes every runnable run (the background worker''s unit of work); returns how many';
+
+CREATE FUNCTION flowcontrol.get_context(run flowcontrol.flow_run, obj jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'flowcontrol_get_context' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION flowcontrol.get_context(flowcontrol.flow_run, jsonb)
+	IS 'the context expressions of a run see: its state plus "object" and "obj"';
+
+CREATE VIEW flowcontrol.runnable_runs WITH (security_invoker = true) AS
+	SELECT * FROM flowcontrol.flow_run
+	WHERE (status OPERATOR(pg_catalog.=) 'pending' AND continue_after IS NULL)
+	   OR (status OPERATOR(pg_catalog.=) 'waiting' AND continue_after OPERATOR(pg_catalog.<=) pg_catalog.now());
+COMMENT ON VIEW flowcontrol.runnable_runs IS 'the runs continue_flowruns() would execute now';
+
+CREATE VIEW flowcontrol.flow_stats WITH (security_invoker = true) AS
+	SELECT f.id AS flow_id, f.name AS flow_name, r.status, r.outcome, pg_catalog.count(*) AS runs
+	FROM flowcontrol.flow f JOIN flowcontrol.flow_run r ON r.flow_id OPERATOR(pg_catalog.=) f.id
+	GROUP BY f.id, f.name, r.status, r.outcome;
+COMMENT ON VIEW flowcontrol.flow_stats IS 'number of runs per flow, status and outcome';
+COMMENT ON COLUMN flowcontrol.flow_stats.flow_id IS 'flow identifier';
+COMMENT ON COLUMN flowcontrol.flow_stats.flow_name IS 'flow name';
+COMMENT ON COLUMN flowcontrol.flow_stats.status IS 'run status';
+COMMENT ON COLUMN flowcontrol.flow_stats.outcome IS 'run outcome (NULL while not done)';
+COMMENT ON COLUMN flowcontrol.flow_stats.runs IS 'number of runs with that status and outcome';
+
+-- The view's columns mean what the table's do.
+DO $$
+DECLARE
+	a record;
+BEGIN
+	FOR a IN SELECT attname, pg_catalog.col_description(attrelid, attnum) AS d
+			 FROM pg_catalog.pg_attribute
+			 WHERE attrelid OPERATOR(pg_catalog.=) 'flowcontrol.flow_run'::regclass
+			   AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN flowcontrol.runnable_runs.%I IS %L', a.attname, a.d);
+	END LOOP;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Defining flows
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol.add_action(
+	flow_id bigint,
+	action text,
+	config jsonb DEFAULT '{}',
+	parent_id bigint DEFAULT NULL,
+	description text DEFAULT '')
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	new_id bigint;
+BEGIN
+	IF add_action.flow_id IS NULL OR NOT EXISTS (
+		SELECT FROM flowcontrol.flow f WHERE f.id OPERATOR(pg_catalog.=) add_action.flow_id) THEN
+		RAISE EXCEPTION 'flow % does not exist', add_action.flow_id USING ERRCODE = 'undefined_object';
+	END IF;
+	INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description)
+	VALUES (add_action.flow_id, add_action.parent_id,
+			(SELECT coalesce(max(s.position) OPERATOR(pg_catalog.+) 1, 0)
+			 FROM flowcontrol.flow_action s
+			 WHERE s.flow_id OPERATOR(pg_catalog.=) add_action.flow_id
+			   AND s.parent_id IS NOT DISTINCT FROM add_action.parent_id),
+			add_action.action, coalesce(add_action.config, '{}'), coalesce(add_action.description, ''))
+	RETURNING a.id INTO new_id;
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.add_action(bigint, text, jsonb, bigint, text)
+	IS 'appends an action as the last child of parent_id (or as the last root action); returns its id';
+
+CREATE FUNCTION flowcontrol._check_keys(doc jsonb, what text, allowed text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+BEGIN
+	IF jsonb_typeof(doc) IS DISTINCT FROM 'object' THEN
+		RAISE EXCEPTION '% must be a JSON object', what USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(doc) LOOP
+		IF NOT k OPERATOR(pg_catalog.=) ANY (allowed) THEN
+			RAISE EXCEPTION 'unknown key "%" in %', k, what
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = format('Allowed keys are %s.', array_to_string(allowed, ', '));
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol._check_keys(jsonb, text, text[]) IS 'internal: rejects unknown keys in definitions';
+
+CREATE FUNCTION flowcontrol._typed(doc jsonb, key text, type text, what text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF doc ? key AND jsonb_typeof(doc OPERATOR(pg_catalog.->) key) IS DISTINCT FROM type
+	   AND jsonb_typeof(doc OPERATOR(pg_catalog.->) key) IS DISTINCT FROM 'null' THEN
+		RAISE EXCEPTION 'key "%" in % must be a JSON %', key, what, type
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN CASE WHEN jsonb_typeof(doc OPERATOR(pg_catalog.->) key) OPERATOR(pg_catalog.=) 'null' THEN NULL
+				ELSE doc OPERATOR(pg_catalog.->) key END;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol._typed(jsonb, text, text, text) IS 'internal: a definition value of the expected JSON type, or NULL';
+
+CREATE FUNCTION flowcontrol._define_actions(flow_id bigint, parent_id bigint, actions jsonb, path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	item jsonb;
+	i integer := 0;
+	what text;
+	new_id bigint;
+BEGIN
+	IF actions IS NULL THEN
+		RETURN;
+	END IF;
+	IF jsonb_typeof(actions) IS DISTINCT FROM 'array' THEN
+		RAISE EXCEPTION '% must be a JSON array', path USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR item IN SELECT value FROM jsonb_array_elements(actions) LOOP
+		what := format('%s[%s]', path, i);
+		PERFORM flowcontrol._check_keys(item, what, ARRAY['action', 'config', 'description', 'children']);
+		IF flowcontrol._typed(item, 'action', 'string', what) IS NULL THEN
+			RAISE EXCEPTION 'key "action" is required in %', what USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description)
+		VALUES (_define_actions.flow_id, _define_actions.parent_id, i,
+				item OPERATOR(pg_catalog.->>) 'action',
+				coalesce(flowcontrol._typed(item, 'config', 'object', what), '{}'),
+				coalesce(flowcontrol._typed(item, 'description', 'string', what) OPERATOR(pg_catalog.#>>) '{}', ''))
+		RETURNING a.id INTO new_id;
+		PERFORM flowcontrol._define_actions(_define_actions.flow_id, new_id,
+											flowcontrol._typed(item, 'children', 'array', what),
+											what || '.children');
+		i := i OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol._define_actions(bigint, bigint, jsonb, text) IS 'internal: the action tree part of define_flow()';
+
+CREATE FUNCTION flowcontrol.define_flow(definition jsonb)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d jsonb := definition;
+	new_id bigint;
+	t jsonb;
+	i integer := 0;
+	what text;
+	k text;
+BEGIN
+	PERFORM flowcontrol._check_keys(d, 'flow definition',
+		ARRAY['name', 'description', 'active', 'max_concurrent', 'max_per_object',
+			  'max_concurrent_per_object', 'object_table', 'condition', 'actions', 'triggers']);
+	IF flowcontrol._typed(d, 'name', 'string', 'flow definition') IS NULL THEN
+		RAISE EXCEPTION 'key "name" is required in flow definition' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH k IN ARRAY ARRAY['max_concurrent', 'max_per_object', 'max_concurrent_per_object'] LOOP
+		IF flowcontrol._typed(d, k, 'number', 'flow definition') IS NOT NULL
+		   AND (d OPERATOR(pg_catalog.->>) k)::numeric OPERATOR(pg_catalog.<) 0 THEN
+			RAISE EXCEPTION 'key "%" in flow definition must not be negative', k
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+
+	INSERT INTO flowcontrol.flow AS f (name, description, active_at, max_concurrent, max_per_object,
+									   max_concurrent_per_object, object_table, condition)
+	VALUES (d OPERATOR(pg_catalog.->>) 'name',
+			coalesce(flowcontrol._typed(d, 'description', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}', ''),
+			CASE WHEN (flowcontrol._typed(d, 'active', 'boolean', 'flow definition'))::boolean THEN now() END,
+			coalesce((flowcontrol._typed(d, 'max_concurrent', 'number', 'flow definition'))::integer, 0),
+			coalesce((flowcontrol._typed(d, 'max_per_object', 'number', 'flow definition'))::integer, 0),
+			coalesce((flowcontrol._typed(d, 'max_concurrent_per_object', 'number', 'flow definition'))::integer, 1),
+			(flowcontrol._typed(d, 'object_table', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}')::regclass,
+			coalesce(flowcontrol._typed(d, 'condition', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}', ''))
+	RETURNING f.id INTO new_id;
+
+	PERFORM flowcontrol._define_actions(new_id, NULL, flowcontrol._typed(d, 'actions', 'array', 'flow definition'),
+										'actions');
+
+	IF flowcontrol._typed(d, 'triggers', 'array', 'flow definition') IS NOT NULL THEN
+		FOR t IN SELECT value FROM jsonb_array_elements(d OPERATOR(pg_catalog.->) 'triggers') LOOP
+			what := format('triggers[%s]', i);
+			PERFORM flowcontrol._check_keys(t, what, ARRAY['trigger_name', 'condition', 'create_flow', 'active']);
+			IF flowcontrol._typed(t, 'trigger_name', 'string', what) IS NULL THEN
+				RAISE EXCEPTION 'key "trigger_name" is required in %', what USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			INSERT INTO flowcontrol.trigger (trigger_name, flow_id, create_flow, condition, active_at)
+			VALUES (t OPERATOR(pg_catalog.->>) 'trigger_name', new_id,
+					coalesce((flowcontrol._typed(t, 'create_flow', 'boolean', what))::boolean, true),
+					coalesce(flowcontrol._typed(t, 'condition', 'string', what) OPERATOR(pg_catalog.#>>) '{}', ''),
+					CASE WHEN coalesce((flowcontrol._typed(t, 'active', 'boolean', what))::boolean, true) THEN now() END);
+			i := i OPERATOR(pg_catalog.+) 1;
+		END LOOP;
+	END IF;
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.define_flow(jsonb) IS 'creates a whole flow (actions and triggers) from one JSON document; returns its id';
+
+CREATE FUNCTION flowcontrol._export_actions(flow_id bigint, parent_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object(
+				'action', a.action,
+				'config', a.config,
+				'description', a.description,
+				'children', flowcontrol._export_actions(a.flow_id, a.id))
+			ORDER BY a.position, a.id), '[]')
+	FROM flowcontrol.flow_action a
+	WHERE a.flow_id OPERATOR(pg_catalog.=) $1 AND a.parent_id IS NOT DISTINCT FROM $2
+$$;
+COMMENT ON FUNCTION flowcontrol._export_actions(bigint, bigint) IS 'internal: the action tree part of export_flow()';
+
+CREATE FUNCTION flowcontrol.export_flow(flow_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	f flowcontrol.flow;
+BEGIN
+	SELECT * INTO f FROM flowcontrol.flow x WHERE x.id OPERATOR(pg_catalog.=) export_flow.flow_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flow % does not exist', export_flow.flow_id USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN jsonb_build_object(
+		'name', f.name,
+		'description', f.description,
+		'active', coalesce(f.active_at OPERATOR(pg_catalog.<=) now(), false),
+		'max_concurrent', f.max_concurrent,
+		'max_per_object', f.max_per_object,
+		'max_concurrent_per_object', f.max_concurrent_per_object,
+		'object_table', f.object_table::text,
+		'condition', f.condition,
+		'actions', flowcontrol._export_actions(f.id, NULL),
+		'triggers', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+							'trigger_name', t.trigger_name,
+							'condition', t.condition,
+							'create_flow', t.create_flow,
+							'active', coalesce(t.active_at OPERATOR(pg_catalog.<=) now(), false))
+						ORDER BY t.trigger_name), '[]')
+					 FROM flowcontrol.trigger t WHERE t.flow_id OPERATOR(pg_catalog.=) f.id));
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.export_flow(bigint) IS 'a whole flow as one JSON document, as define_flow() takes it';
+
+CREATE FUNCTION flowcontrol.activate_flow(flow_id bigint, at timestamptz DEFAULT now())
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE flowcontrol.flow f SET active_at = coalesce(activate_flow.at, now())
+	WHERE f.id OPERATOR(pg_catalog.=) activate_flow.flow_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flow % does not exist', activate_flow.flow_id USING ERRCODE = 'undefined_object';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.activate_flow(bigint, timestamptz) IS 'makes a flow active from the given time on';
+
+CREATE FUNCTION flowcontrol.deactivate_flow(flow_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE flowcontrol.flow f SET active_at = NULL WHERE f.id OPERATOR(pg_catalog.=) deactivate_flow.flow_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flow % does not exist', deactivate_flow.flow_id USING ERRCODE = 'undefined_object';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.deactivate_flow(bigint) IS 'makes a flow inactive: no new runs are created';
+
+---------------------------------------------------------------------------
 -- Privileges (keep this section last): nothing is granted to PUBLIC.  An
 -- administrator grants USAGE on the schema and EXECUTE / table privileges
 -- to the roles that define or start flows (see README.md).

@@ -9,6 +9,9 @@
 #define FC_ACTIONS_H
 
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "engine.h"
 
 /*
  * Validate an action's config when it is saved: for a built-in action, its
@@ -16,5 +19,22 @@
  * only that it is an object.  Errors name the key.
  */
 extern void fc_actions_validate_config(const char *action, bool builtin, Jsonb *config);
+
+/*
+ * Call an action's run hook (returning = false) or return hook (true) and
+ * return its directive.  Runs in the caller's subtransaction as the flow
+ * owner; may change exec->run.  Errors propagate.
+ */
+extern FcDirective fc_action_call(FcExec *exec, FcAction *action, bool returning);
+
+/*
+ * DelayAction's calendar arithmetic: base + months (day clamped to the
+ * month's end) + seconds, then forward to weekday (0 = Monday, -1 = none;
+ * the same day counts), then the time of day; all in time zone tz.
+ */
+struct pg_tz;
+extern TimestampTz fc_delay_compute(TimestampTz base, int64 months, double seconds,
+									int weekday, bool has_time, int hour, int minute,
+									int second, struct pg_tz *tz);
 
 #endif							/* FC_ACTIONS_H */

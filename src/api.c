@@ -8,11 +8,13 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
 #include "catalog.h"
+#include "engine.h"
 #include "expr.h"
 
 PG_FUNCTION_INFO_V1(flowcontrol_evaluate);
@@ -52,4 +54,257 @@ flowcontrol_validate_expression(PG_FUNCTION_ARGS)
 
 	fc_expr_check_filters(fc_expr_get(source));
 	PG_RETURN_BOOL(true);
+}
+
+/* ---------------------------------------------------------------------
+ * Flow runs
+ * ---------------------------------------------------------------------
+ */
+static MemoryContext
+api_connect(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	return caller;
+}
+
+/* The run as a flow_run datum in the caller's context; disconnects SPI. */
+static Datum
+api_finish_run(MemoryContext caller, FcRun *run, bool *isnull)
+{
+	Datum		result = (Datum) 0;
+	MemoryContext old = MemoryContextSwitchTo(caller);
+
+	if (run != NULL)
+		result = fc_run_to_datum(run);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	*isnull = (run == NULL);
+	return result;
+}
+
+#define RETURN_RUN(caller, run) \
+	do { \
+		bool		isnull_; \
+		Datum		d_ = api_finish_run((caller), (run), &isnull_); \
+		if (isnull_) \
+			PG_RETURN_NULL(); \
+		PG_RETURN_DATUM(d_); \
+	} while (0)
+
+static int64
+required_id(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	return PG_GETARG_INT64(argno);
+}
+
+static Jsonb *
+state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Jsonb	   *state;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	state = PG_GETARG_JSONB_P(argno);
+	if (!JB_ROOT_IS_OBJECT(state) || JB_ROOT_IS_SCALAR(state))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("state must be a JSON object")));
+	return state;
+}
+
+static char *
+object_id_arg(FunctionCallInfo fcinfo, int table_argno, int id_argno, Oid *table)
+{
+	*table = PG_ARGISNULL(table_argno) ? InvalidOid : PG_GETARG_OID(table_argno);
+	return PG_ARGISNULL(id_argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(id_argno));
+}
+
+static FcRun *
+create_from_args(FunctionCallInfo fcinfo, bool has_trigger_arg)
+{
+	int64		flow_id = required_id(fcinfo, 0, "flow_id");
+	Oid			table;
+	char	   *object_id = object_id_arg(fcinfo, 1, 2, &table);
+	Jsonb	   *state = state_arg(fcinfo, 3);
+	int64		parent = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
+	int64		trigger = (!has_trigger_arg || PG_ARGISNULL(5)) ? 0 : PG_GETARG_INT64(5);
+
+	return fc_engine_create_run(flow_id, table, object_id, state, parent, trigger, true);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_create_flowrun);
+Datum
+flowcontrol_create_flowrun(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = api_connect();
+
+	RETURN_RUN(caller, create_from_args(fcinfo, true));
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_start_flowrun);
+Datum
+flowcontrol_start_flowrun(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = api_connect();
+	FcRun	   *run = create_from_args(fcinfo, false);
+
+	if (run != NULL && run->status == FC_STATUS_PENDING)
+		run = fc_engine_execute_locked(run, FC_DEFAULT_MAX_HOT_LOOP);
+	RETURN_RUN(caller, run);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_execute_flowrun);
+Datum
+flowcontrol_execute_flowrun(PG_FUNCTION_ARGS)
+{
+	int64		run_id = required_id(fcinfo, 0, "run_id");
+	int32		max_hot_loop = PG_ARGISNULL(1) ? FC_DEFAULT_MAX_HOT_LOOP : PG_GETARG_INT32(1);
+	MemoryContext caller;
+
+	if (max_hot_loop < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_hot_loop must be at least 1")));
+	caller = api_connect();
+	RETURN_RUN(caller, fc_engine_execute(run_id, max_hot_loop, true));
+}
+
+static Datum
+finish_with(FunctionCallInfo fcinfo, FcRunOutcome outcome, bool has_message, bool only_if_not_done)
+{
+	int64		run_id = required_id(fcinfo, 0, "run_id");
+	char	   *message = (has_message && !PG_ARGISNULL(1)) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(1)) : "";
+	MemoryContext caller = api_connect();
+
+	RETURN_RUN(caller, fc_engine_finish(run_id, outcome, message, only_if_not_done));
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_cancel_flowrun);
+Datum
+flowcontrol_cancel_flowrun(PG_FUNCTION_ARGS)
+{
+	return finish_with(fcinfo, FC_OUTCOME_CANCELED, false, true);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_discard_flowrun);
+Datum
+flowcontrol_discard_flowrun(PG_FUNCTION_ARGS)
+{
+	return finish_with(fcinfo, FC_OUTCOME_OBSOLETE, true, false);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_abort_flowrun);
+Datum
+flowcontrol_abort_flowrun(PG_FUNCTION_ARGS)
+{
+	return finish_with(fcinfo, FC_OUTCOME_ABORTED, false, false);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_error_flowrun);
+Datum
+flowcontrol_error_flowrun(PG_FUNCTION_ARGS)
+{
+	return finish_with(fcinfo, FC_OUTCOME_ERRORED, true, false);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_cancel_flowruns_for_object);
+Datum
+flowcontrol_cancel_flowruns_for_object(PG_FUNCTION_ARGS)
+{
+	Oid			table;
+	char	   *object_id = object_id_arg(fcinfo, 0, 1, &table);
+	int64		n;
+
+	if (!OidIsValid(table) || object_id == NULL)
+		PG_RETURN_INT64(0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = fc_engine_cancel_for_object(table, object_id);
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_reset_flowrun);
+Datum
+flowcontrol_reset_flowrun(PG_FUNCTION_ARGS)
+{
+	int64		run_id = required_id(fcinfo, 0, "run_id");
+	int64		action_id = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
+	int64		trigger_id = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	Jsonb	   *state = state_arg(fcinfo, 3);
+	MemoryContext caller = api_connect();
+
+	RETURN_RUN(caller, fc_engine_reset(run_id, action_id, trigger_id, state, true));
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_pause_flowrun);
+Datum
+flowcontrol_pause_flowrun(PG_FUNCTION_ARGS)
+{
+	int64		run_id = required_id(fcinfo, 0, "run_id");
+	MemoryContext caller = api_connect();
+
+	RETURN_RUN(caller, fc_engine_pause(run_id));
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_resume_flowrun);
+Datum
+flowcontrol_resume_flowrun(PG_FUNCTION_ARGS)
+{
+	int64		run_id = required_id(fcinfo, 0, "run_id");
+	MemoryContext caller = api_connect();
+
+	RETURN_RUN(caller, fc_engine_resume(run_id));
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_append_log);
+Datum
+flowcontrol_append_log(PG_FUNCTION_ARGS)
+{
+	int64		run_id = required_id(fcinfo, 0, "run_id");
+	char	   *message = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	MemoryContext caller = api_connect();
+
+	RETURN_RUN(caller, fc_engine_append_log(run_id, message));
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_continue_flowruns);
+Datum
+flowcontrol_continue_flowruns(PG_FUNCTION_ARGS)
+{
+	int32		max_runs = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT32(0);
+	int			n;
+
+	if (!PG_ARGISNULL(0) && max_runs < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_runs must not be negative")));
+	if (!PG_ARGISNULL(0) && max_runs == 0)
+		PG_RETURN_INT32(0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = fc_engine_continue_runs(max_runs);
+	SPI_finish();
+	PG_RETURN_INT32(n);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_get_context);
+Datum
+flowcontrol_get_context(PG_FUNCTION_ARGS)
+{
+	FcRun	   *run;
+	Jsonb	   *obj = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	run = fc_run_from_datum(PG_GETARG_DATUM(0));
+	PG_RETURN_JSONB_P(fc_engine_context(run->state, obj));
 }

@@ -21,9 +21,16 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_enum.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_operator.h"
+#include "access/genam.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -34,6 +41,11 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/typcache.h"
+#include "funcapi.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
@@ -164,7 +176,14 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
 {
 	FcUserSwitch save;
 	int			rc;
+	OverrideSearchPath path = {NIL, true, false, 0};
 
+	/*
+	 * Parse and run with only pg_catalog in the search path: these queries
+	 * run as the extension owner, so a hostile search_path must not be able
+	 * to substitute operators or functions.
+	 */
+	PushOverrideSearchPath(&path);
 	if (q->plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(q->sql, q->nargs, q->argtypes);
@@ -180,6 +199,7 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
 	fc_catalog_become(&save, fc_catalog_extension_owner());
 	rc = SPI_execute_plan(q->plan, values, nulls, read_only, tcount);
 	fc_catalog_restore(&save);
+	PopOverrideSearchPath();
 
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
@@ -270,4 +290,950 @@ flowcontrol_invalidate(PG_FUNCTION_ARGS)
 
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Enums
+ * ---------------------------------------------------------------------
+ */
+const char *const fc_directive_names[] = {
+	"continue", "enter", "leave", "break", "abort", "suspend", "suspend_and_repeat", NULL
+};
+const char *const fc_status_names[] = {
+	"pending", "running", "waiting", "paused", "done", NULL
+};
+const char *const fc_outcome_names[] = {
+	"complete", "aborted", "errored", "obsolete", "canceled", NULL
+};
+
+#define FC_MAX_ENUM_LABELS 8
+static const char *const *const enum_labels[] = {
+	fc_directive_names, fc_status_names, fc_outcome_names
+};
+static const char *const enum_types[] = {"directive", "run_status", "run_outcome"};
+static Oid	enum_oids[3][FC_MAX_ENUM_LABELS];
+static uint64 enum_generation = 0;
+
+static void
+load_enums(void)
+{
+	int			k;
+
+	if (enum_generation == fc_catalog_generation)
+		return;
+	for (k = 0; k < 3; k++)
+	{
+		Oid			typid = fc_catalog_type(enum_types[k]);
+		int			i;
+
+		for (i = 0; enum_labels[k][i] != NULL; i++)
+		{
+			HeapTuple	tup = SearchSysCache2(ENUMTYPOIDNAME,
+											  ObjectIdGetDatum(typid),
+											  CStringGetDatum(enum_labels[k][i]));
+
+			if (!HeapTupleIsValid(tup))
+				elog(ERROR, "enum label \"%s\" of type flowcontrol.%s is missing",
+					 enum_labels[k][i], enum_types[k]);
+			enum_oids[k][i] = ((Form_pg_enum) GETSTRUCT(tup))->oid;
+			ReleaseSysCache(tup);
+		}
+	}
+	enum_generation = fc_catalog_generation;
+}
+
+Oid
+fc_catalog_enum_oid(FcEnumKind kind, int value)
+{
+	load_enums();
+	return enum_oids[kind][value];
+}
+
+int
+fc_catalog_enum_value(FcEnumKind kind, Oid enumoid)
+{
+	int			i;
+
+	load_enums();
+	for (i = 0; enum_labels[kind][i] != NULL; i++)
+		if (enum_oids[kind][i] == enumoid)
+			return i;
+	elog(ERROR, "unknown value %u of type flowcontrol.%s", enumoid, enum_types[kind]);
+	return -1;
+}
+
+int
+fc_directive_from_name(const char *name)
+{
+	int			i;
+
+	for (i = 0; fc_directive_names[i] != NULL; i++)
+		if (strcmp(fc_directive_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+Jsonb *
+fc_empty_object(void)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/* ---------------------------------------------------------------------
+ * Runs
+ * ---------------------------------------------------------------------
+ */
+static int64
+get_int8(Datum *values, bool *nulls, int attnum)
+{
+	return nulls[attnum - 1] ? 0 : DatumGetInt64(values[attnum - 1]);
+}
+
+static FcRun *
+run_from_values(Datum *values, bool *nulls)
+{
+	FcRun	   *run = palloc0(sizeof(FcRun));
+
+	run->id = get_int8(values, nulls, Anum_fc_run_id);
+	run->flow_id = get_int8(values, nulls, Anum_fc_run_flow_id);
+	run->parent_run_id = get_int8(values, nulls, Anum_fc_run_parent_run_id);
+	run->trigger_id = get_int8(values, nulls, Anum_fc_run_trigger_id);
+	run->waiting_trigger_id = get_int8(values, nulls, Anum_fc_run_waiting_trigger_id);
+	run->waiting_trigger_match_object = nulls[Anum_fc_run_waiting_trigger_match_object - 1] ? true :
+		DatumGetBool(values[Anum_fc_run_waiting_trigger_match_object - 1]);
+	run->action_id = get_int8(values, nulls, Anum_fc_run_action_id);
+	run->repeat_action = nulls[Anum_fc_run_repeat_action - 1] ? false :
+		DatumGetBool(values[Anum_fc_run_repeat_action - 1]);
+	run->status = nulls[Anum_fc_run_status - 1] ? FC_STATUS_PENDING :
+		fc_catalog_enum_value(FC_ENUM_STATUS, DatumGetObjectId(values[Anum_fc_run_status - 1]));
+	run->outcome = nulls[Anum_fc_run_outcome - 1] ? FC_OUTCOME_NONE :
+		fc_catalog_enum_value(FC_ENUM_OUTCOME, DatumGetObjectId(values[Anum_fc_run_outcome - 1]));
+	run->log = nulls[Anum_fc_run_log - 1] ? pstrdup("") :
+		TextDatumGetCString(values[Anum_fc_run_log - 1]);
+	run->created_at = nulls[Anum_fc_run_created_at - 1] ? 0 :
+		DatumGetTimestampTz(values[Anum_fc_run_created_at - 1]);
+	run->has_continue_after = !nulls[Anum_fc_run_continue_after - 1];
+	if (run->has_continue_after)
+		run->continue_after = DatumGetTimestampTz(values[Anum_fc_run_continue_after - 1]);
+	run->has_done_at = !nulls[Anum_fc_run_done_at - 1];
+	if (run->has_done_at)
+		run->done_at = DatumGetTimestampTz(values[Anum_fc_run_done_at - 1]);
+	run->object_table = nulls[Anum_fc_run_object_table - 1] ? InvalidOid :
+		DatumGetObjectId(values[Anum_fc_run_object_table - 1]);
+	run->object_id = nulls[Anum_fc_run_object_id - 1] ? NULL :
+		TextDatumGetCString(values[Anum_fc_run_object_id - 1]);
+	if (nulls[Anum_fc_run_state - 1])
+		run->state = NULL;
+	else
+		run->state = DatumGetJsonbPCopy(values[Anum_fc_run_state - 1]);
+	if (run->state == NULL)
+		run->state = fc_empty_object();
+	return run;
+}
+
+FcRun *
+fc_run_from_tuple(HeapTuple tuple, TupleDesc tupdesc)
+{
+	Datum		values[Natts_fc_run];
+	bool		nulls[Natts_fc_run];
+
+	if (tupdesc->natts < Natts_fc_run)
+		elog(ERROR, "flow_run row has %d columns, expected %d", tupdesc->natts, Natts_fc_run);
+	heap_deform_tuple(tuple, tupdesc, values, nulls);
+	return run_from_values(values, nulls);
+}
+
+FcRun *
+fc_run_from_datum(Datum composite)
+{
+	HeapTupleHeader td = DatumGetHeapTupleHeader(composite);
+	HeapTupleData tmptup;
+	TupleDesc	tupdesc;
+	FcRun	   *run;
+
+	tmptup.t_len = HeapTupleHeaderGetDatumLength(td);
+	ItemPointerSetInvalid(&(tmptup.t_self));
+	tmptup.t_tableOid = InvalidOid;
+	tmptup.t_data = td;
+	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(td),
+									 HeapTupleHeaderGetTypMod(td));
+	run = fc_run_from_tuple(&tmptup, tupdesc);
+	ReleaseTupleDesc(tupdesc);
+	return run;
+}
+
+static void
+run_to_values(const FcRun *run, Datum *values, bool *nulls)
+{
+	memset(nulls, 0, sizeof(bool) * Natts_fc_run);
+#define SET_ID(anum, v) \
+	do { if ((v) != 0) values[(anum) - 1] = Int64GetDatum(v); else nulls[(anum) - 1] = true; } while (0)
+	SET_ID(Anum_fc_run_id, run->id);
+	SET_ID(Anum_fc_run_flow_id, run->flow_id);
+	SET_ID(Anum_fc_run_parent_run_id, run->parent_run_id);
+	SET_ID(Anum_fc_run_trigger_id, run->trigger_id);
+	SET_ID(Anum_fc_run_waiting_trigger_id, run->waiting_trigger_id);
+	SET_ID(Anum_fc_run_action_id, run->action_id);
+#undef SET_ID
+	values[Anum_fc_run_waiting_trigger_match_object - 1] = BoolGetDatum(run->waiting_trigger_match_object);
+	values[Anum_fc_run_repeat_action - 1] = BoolGetDatum(run->repeat_action);
+	values[Anum_fc_run_status - 1] = ObjectIdGetDatum(fc_catalog_enum_oid(FC_ENUM_STATUS, run->status));
+	if (run->outcome == FC_OUTCOME_NONE)
+		nulls[Anum_fc_run_outcome - 1] = true;
+	else
+		values[Anum_fc_run_outcome - 1] = ObjectIdGetDatum(fc_catalog_enum_oid(FC_ENUM_OUTCOME, run->outcome));
+	values[Anum_fc_run_log - 1] = CStringGetTextDatum(run->log ? run->log : "");
+	values[Anum_fc_run_created_at - 1] = TimestampTzGetDatum(run->created_at);
+	if (run->has_continue_after)
+		values[Anum_fc_run_continue_after - 1] = TimestampTzGetDatum(run->continue_after);
+	else
+		nulls[Anum_fc_run_continue_after - 1] = true;
+	if (run->has_done_at)
+		values[Anum_fc_run_done_at - 1] = TimestampTzGetDatum(run->done_at);
+	else
+		nulls[Anum_fc_run_done_at - 1] = true;
+	if (OidIsValid(run->object_table))
+	{
+		values[Anum_fc_run_object_table - 1] = ObjectIdGetDatum(run->object_table);
+		values[Anum_fc_run_object_id - 1] = CStringGetTextDatum(run->object_id);
+	}
+	else
+	{
+		nulls[Anum_fc_run_object_table - 1] = true;
+		nulls[Anum_fc_run_object_id - 1] = true;
+	}
+	values[Anum_fc_run_state - 1] = JsonbPGetDatum(run->state);
+}
+
+Datum
+fc_run_to_datum(const FcRun *run)
+{
+	Datum		values[Natts_fc_run];
+	bool		nulls[Natts_fc_run];
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+
+	run_to_values(run, values, nulls);
+	tupdesc = lookup_rowtype_tupdesc(fc_catalog_type("flow_run"), -1);
+	tuple = heap_form_tuple(tupdesc, values, nulls);
+	ReleaseTupleDesc(tupdesc);
+	return HeapTupleGetDatum(tuple);
+}
+
+FcRun *
+fc_run_copy(const FcRun *run)
+{
+	FcRun	   *copy = palloc(sizeof(FcRun));
+
+	memcpy(copy, run, sizeof(FcRun));
+	copy->log = pstrdup(run->log ? run->log : "");
+	copy->object_id = run->object_id ? pstrdup(run->object_id) : NULL;
+	copy->state = run->state ? (Jsonb *) pg_detoast_datum_copy((struct varlena *) run->state) : NULL;
+	return copy;
+}
+
+static FcRun *
+first_run_or_null(void)
+{
+	if (SPI_processed == 0)
+		return NULL;
+	return fc_run_from_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+}
+
+FcRun *
+fc_catalog_lock_run(int64 run_id, bool skip_locked)
+{
+	static FcQuery wait_q = {
+		"SELECT * FROM flowcontrol.flow_run WHERE id = $1 FOR NO KEY UPDATE", 1, {INT8OID}
+	};
+	static FcQuery skip_q = {
+		"SELECT * FROM flowcontrol.flow_run WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(run_id);
+
+	fc_catalog_exec(skip_locked ? &skip_q : &wait_q, &arg, NULL, false, 1);
+	return first_run_or_null();
+}
+
+FcRun *
+fc_catalog_read_run(int64 run_id)
+{
+	static FcQuery q = {
+		"SELECT * FROM flowcontrol.flow_run WHERE id = $1", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(run_id);
+
+	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	return first_run_or_null();
+}
+
+void
+fc_catalog_write_run(const FcRun *run)
+{
+	static FcQuery q = {
+		"UPDATE flowcontrol.flow_run SET parent_run_id = $2, trigger_id = $3,"
+		" waiting_trigger_id = $4, waiting_trigger_match_object = $5, action_id = $6,"
+		" repeat_action = $7, status = $8::pg_catalog.text::flowcontrol.run_status,"
+		" outcome = $9::pg_catalog.text::flowcontrol.run_outcome, log = $10,"
+		" continue_after = $11, done_at = $12, state = $13 WHERE id = $1",
+		13, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT8OID, BOOLOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID}
+	};
+	Datum		values[13];
+	char		nulls[13];
+
+	memset(nulls, ' ', sizeof(nulls));
+#define SET_ID(i, v) \
+	do { if ((v) != 0) values[i] = Int64GetDatum(v); else nulls[i] = 'n'; } while (0)
+	values[0] = Int64GetDatum(run->id);
+	SET_ID(1, run->parent_run_id);
+	SET_ID(2, run->trigger_id);
+	SET_ID(3, run->waiting_trigger_id);
+	values[4] = BoolGetDatum(run->waiting_trigger_match_object);
+	SET_ID(5, run->action_id);
+#undef SET_ID
+	values[6] = BoolGetDatum(run->repeat_action);
+	values[7] = CStringGetTextDatum(fc_status_names[run->status]);
+	if (run->outcome == FC_OUTCOME_NONE)
+		nulls[8] = 'n';
+	else
+		values[8] = CStringGetTextDatum(fc_outcome_names[run->outcome]);
+	values[9] = CStringGetTextDatum(run->log ? run->log : "");
+	if (run->has_continue_after)
+		values[10] = TimestampTzGetDatum(run->continue_after);
+	else
+		nulls[10] = 'n';
+	if (run->has_done_at)
+		values[11] = TimestampTzGetDatum(run->done_at);
+	else
+		nulls[11] = 'n';
+	values[12] = JsonbPGetDatum(run->state);
+
+	fc_catalog_exec(&q, values, nulls, false, 0);
+	if (SPI_processed != 1)
+		elog(ERROR, "flow run " INT64_FORMAT " disappeared while it was being written", run->id);
+}
+
+FcRun *
+fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
+					  Jsonb *state, int64 parent_run_id, int64 trigger_id)
+{
+	static FcQuery q = {
+		"INSERT INTO flowcontrol.flow_run (flow_id, object_table, object_id, state,"
+		" parent_run_id, trigger_id)"
+		" VALUES ($1, $2::pg_catalog.oid::pg_catalog.regclass, $3,"
+		" COALESCE($4, '{}'::pg_catalog.jsonb), $5, $6) RETURNING *",
+		6, {INT8OID, OIDOID, TEXTOID, JSONBOID, INT8OID, INT8OID}
+	};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+
+	values[0] = Int64GetDatum(flow_id);
+	if (OidIsValid(object_table))
+	{
+		values[1] = ObjectIdGetDatum(object_table);
+		values[2] = CStringGetTextDatum(object_id);
+	}
+	else
+		nulls[1] = nulls[2] = 'n';
+	if (state)
+		values[3] = JsonbPGetDatum(state);
+	else
+		nulls[3] = 'n';
+	if (parent_run_id)
+		values[4] = Int64GetDatum(parent_run_id);
+	else
+		nulls[4] = 'n';
+	if (trigger_id)
+		values[5] = Int64GetDatum(trigger_id);
+	else
+		nulls[5] = 'n';
+	fc_catalog_exec(&q, values, nulls, false, 0);
+	return first_run_or_null();
+}
+
+/* ---------------------------------------------------------------------
+ * Action types and flows
+ *
+ * Both caches live in "flowcontrol definition cache", rebuilt when the
+ * catalog generation changes.  Flow entries each own a child context; a
+ * flow dropped from the cache mid-transaction is kept until the
+ * transaction ends, because the engine may still be executing it.
+ * ---------------------------------------------------------------------
+ */
+typedef struct FcFlowEntry
+{
+	int64		flow_id;
+	FcFlow	   *flow;
+} FcFlowEntry;
+
+typedef struct FcTypeEntry
+{
+	char		name[NAMEDATALEN * 2];
+	FcActionType type;
+} FcTypeEntry;
+
+static MemoryContext definition_cxt = NULL;
+static HTAB *flow_cache = NULL;
+static HTAB *type_cache = NULL;
+static uint64 definition_generation = 0;
+static List *stale_flows = NIL;		/* contexts to free at transaction end */
+static bool xact_callback_registered = false;
+
+static void
+free_stale_flows(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	foreach(lc, stale_flows)
+		MemoryContextDelete((MemoryContext) lfirst(lc));
+	list_free(stale_flows);
+	stale_flows = NIL;
+}
+
+static void
+reset_definition_cache(void)
+{
+	HASHCTL		ctl;
+
+	if (definition_cxt == NULL)
+		definition_cxt = AllocSetContextCreate(TopMemoryContext,
+											   "flowcontrol definition cache",
+											   ALLOCSET_DEFAULT_SIZES);
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(free_stale_flows, NULL);
+		xact_callback_registered = true;
+	}
+
+	if (flow_cache)
+	{
+		HASH_SEQ_STATUS status;
+		FcFlowEntry *entry;
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		hash_seq_init(&status, flow_cache);
+		while ((entry = hash_seq_search(&status)) != NULL)
+		{
+			MemoryContextSetParent(entry->flow->cxt, TopMemoryContext);
+			stale_flows = lappend(stale_flows, entry->flow->cxt);
+		}
+		MemoryContextSwitchTo(old);
+		hash_destroy(flow_cache);
+		flow_cache = NULL;
+	}
+	if (type_cache)
+	{
+		hash_destroy(type_cache);
+		type_cache = NULL;
+	}
+	MemoryContextReset(definition_cxt);
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(FcFlowEntry);
+	ctl.hcxt = definition_cxt;
+	flow_cache = hash_create("flowcontrol flow cache", 64, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = NAMEDATALEN * 2;
+	ctl.entrysize = sizeof(FcTypeEntry);
+	ctl.hcxt = definition_cxt;
+	type_cache = hash_create("flowcontrol action type cache", 32, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	definition_generation = fc_catalog_generation;
+}
+
+static void
+check_definition_cache(void)
+{
+	if (flow_cache == NULL || definition_generation != fc_catalog_generation)
+		reset_definition_cache();
+}
+
+static const struct
+{
+	const char *name;
+	FcActionKind kind;
+}			builtin_kinds[] = {
+	{"IfAction", FC_ACTION_IF},
+	{"WhileLoopAction", FC_ACTION_WHILE},
+	{"ForLoopAction", FC_ACTION_FOR},
+	{"LeaveAction", FC_ACTION_LEAVE},
+	{"BreakAction", FC_ACTION_BREAK},
+	{"AbortAction", FC_ACTION_ABORT},
+	{"SetStateAction", FC_ACTION_SET_STATE},
+	{"UpdateStateAction", FC_ACTION_UPDATE_STATE},
+	{"StartFlowAction", FC_ACTION_START_FLOW},
+	{"DelayAction", FC_ACTION_DELAY},
+	{"WaitForTriggerAction", FC_ACTION_WAIT_FOR_TRIGGER},
+	{"SendAlertAction", FC_ACTION_SEND_ALERT},
+};
+
+static void
+load_action_types(void)
+{
+	static FcQuery q = {
+		"SELECT name, builtin, has_children, run_function, return_function"
+		" FROM flowcontrol.action_type", 0, {InvalidOid}
+	};
+	uint64		i;
+	MemoryContext old;
+	bool		connected = false;
+
+	if (hash_get_num_entries(type_cache) > 0)
+		return;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	connected = true;
+	fc_catalog_exec(&q, NULL, NULL, true, 0);
+
+	old = MemoryContextSwitchTo(definition_cxt);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *name = SPI_getvalue(tup, desc, 1);
+		bool		isnull;
+		bool		builtin = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+		FcTypeEntry *entry;
+		int			k;
+
+		if (strlen(name) >= NAMEDATALEN * 2)
+			continue;			/* cannot happen: names are at most 100 chars */
+		entry = hash_search(type_cache, name, HASH_ENTER, NULL);
+		entry->type.name = pstrdup(name);
+		entry->type.has_children = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		entry->type.run_signature = SPI_getvalue(tup, desc, 4);
+		entry->type.return_signature = SPI_getvalue(tup, desc, 5);
+		entry->type.kind = FC_ACTION_USER;
+		if (builtin)
+		{
+			for (k = 0; k < lengthof(builtin_kinds); k++)
+				if (strcmp(builtin_kinds[k].name, name) == 0)
+					entry->type.kind = builtin_kinds[k].kind;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	if (connected)
+		SPI_finish();
+}
+
+const FcActionType *
+fc_catalog_get_action_type(const char *name)
+{
+	FcTypeEntry *entry;
+
+	check_definition_cache();
+	load_action_types();
+	if (strlen(name) >= NAMEDATALEN * 2)
+		return NULL;
+	entry = hash_search(type_cache, name, HASH_FIND, NULL);
+	return entry ? &entry->type : NULL;
+}
+
+static int
+compare_action_ids(const void *a, const void *b)
+{
+	int64		x = ((const FcAction *) a)->id;
+	int64		y = ((const FcAction *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+int
+fc_flow_action_index(const FcFlow *flow, int64 action_id)
+{
+	int			lo = 0;
+	int			hi = flow->nactions - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (flow->actions[mid].id == action_id)
+			return mid;
+		if (flow->actions[mid].id < action_id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static FcFlow *
+load_flow(int64 flow_id)
+{
+	static FcQuery flow_q = {
+		"SELECT name, active_at, max_concurrent, max_per_object, max_concurrent_per_object,"
+		" object_table::pg_catalog.oid, condition, owner::pg_catalog.oid"
+		" FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
+	};
+	/* Siblings come in order: parent, then position, then id. */
+	static FcQuery actions_q = {
+		"SELECT id, parent_id, action, description, config FROM flowcontrol.flow_action"
+		" WHERE flow_id = $1 ORDER BY parent_id NULLS FIRST, position, id", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(flow_id);
+	MemoryContext cxt;
+	MemoryContext old;
+	FcFlow	   *flow;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	uint64		i;
+	int64	   *order_ids;
+	int64	   *parent_ids;
+	int			n;
+	int		   *last_child;
+	int			last_root = -1;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	fc_catalog_exec(&flow_q, &arg, NULL, true, 1);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return NULL;
+	}
+
+	/*
+	 * Built outside the cache context: looking up action types below may
+	 * reset the cache.  fc_catalog_get_flow() moves it in when done.
+	 */
+	cxt = AllocSetContextCreate(TopMemoryContext, "flowcontrol flow",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	flow = palloc0(sizeof(FcFlow));
+	flow->cxt = cxt;
+	flow->id = flow_id;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	flow->name = SPI_getvalue(tup, desc, 1);
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	flow->has_active_at = !isnull;
+	if (!isnull)
+		flow->active_at = DatumGetTimestampTz(d);
+	flow->max_concurrent = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	flow->max_per_object = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+	flow->max_concurrent_per_object = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	flow->object_table = isnull ? InvalidOid : DatumGetObjectId(d);
+	flow->condition = SPI_getvalue(tup, desc, 7);
+	if (flow->condition == NULL)
+		flow->condition = pstrdup("");
+	flow->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
+	MemoryContextSwitchTo(old);
+
+	fc_catalog_exec(&actions_q, &arg, NULL, true, 0);
+	old = MemoryContextSwitchTo(cxt);
+	n = (int) SPI_processed;
+	flow->nactions = n;
+	flow->actions = palloc0(sizeof(FcAction) * Max(n, 1));
+	order_ids = palloc(sizeof(int64) * Max(n, 1));
+	parent_ids = palloc(sizeof(int64) * Max(n, 1));
+	desc = SPI_tuptable->tupdesc;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		FcAction   *a = &flow->actions[i];
+		char	   *typename;
+
+		tup = SPI_tuptable->vals[i];
+		a->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		parent_ids[i] = isnull ? 0 : DatumGetInt64(d);
+		order_ids[i] = a->id;
+		typename = SPI_getvalue(tup, desc, 3);
+		{
+			const FcActionType *type = fc_catalog_get_action_type(typename);
+			FcActionType *copy;
+
+			if (type == NULL)
+				elog(ERROR, "action type \"%s\" of flow action " INT64_FORMAT " is not registered",
+					 typename, a->id);
+			/* a private copy: the type cache may be rebuilt while we load */
+			copy = palloc(sizeof(FcActionType));
+			copy->name = pstrdup(type->name);
+			copy->kind = type->kind;
+			copy->has_children = type->has_children;
+			copy->run_signature = type->run_signature ? pstrdup(type->run_signature) : NULL;
+			copy->return_signature = type->return_signature ? pstrdup(type->return_signature) : NULL;
+			a->type = copy;
+		}
+		a->description = SPI_getvalue(tup, desc, 4);
+		a->config = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+
+	/* Keep parent links by id while sorting by id, then link the tree. */
+	for (i = 0; i < n; i++)
+		flow->actions[i].parent = -1;
+	{
+		/* remember each action's parent id through the sort */
+		int64	   *parent_of = palloc(sizeof(int64) * Max(n, 1));
+		int			j;
+
+		for (i = 0; i < n; i++)
+			flow->actions[i].first_child = (int) i; /* original order index */
+		qsort(flow->actions, n, sizeof(FcAction), compare_action_ids);
+		for (j = 0; j < n; j++)
+		{
+			flow->actions[j].index = j;
+			parent_of[j] = parent_ids[flow->actions[j].first_child];
+		}
+		for (j = 0; j < n; j++)
+		{
+			flow->actions[j].parent = parent_of[j] ? fc_flow_action_index(flow, parent_of[j]) : -1;
+			flow->actions[j].first_child = -1;
+			flow->actions[j].next_sibling = -1;
+		}
+	}
+
+	/* Link siblings in the query's order (parent, position, id). */
+	last_child = palloc(sizeof(int) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		last_child[i] = -1;
+	flow->first_root = -1;
+	for (i = 0; i < n; i++)
+	{
+		int			idx = fc_flow_action_index(flow, order_ids[i]);
+		FcAction   *a = &flow->actions[idx];
+
+		if (a->parent < 0)
+		{
+			if (last_root < 0)
+				flow->first_root = idx;
+			else
+				flow->actions[last_root].next_sibling = idx;
+			last_root = idx;
+		}
+		else
+		{
+			FcAction   *p = &flow->actions[a->parent];
+
+			if (last_child[a->parent] < 0)
+				p->first_child = idx;
+			else
+				flow->actions[last_child[a->parent]].next_sibling = idx;
+			last_child[a->parent] = idx;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return flow;
+}
+
+FcFlow *
+fc_catalog_get_flow(int64 flow_id)
+{
+	FcFlowEntry *entry;
+	bool		found;
+	FcFlow	   *flow;
+
+	uint64		generation;
+
+	check_definition_cache();
+	entry = hash_search(flow_cache, &flow_id, HASH_FIND, &found);
+	if (found)
+		return entry->flow;
+
+	generation = fc_catalog_generation;
+	flow = load_flow(flow_id);
+	if (flow == NULL)
+		return NULL;
+
+	/* Loading ran queries, which may have processed invalidations. */
+	check_definition_cache();
+	if (generation != fc_catalog_generation)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		stale_flows = lappend(stale_flows, flow->cxt);
+		MemoryContextSwitchTo(old);
+		return flow;
+	}
+	MemoryContextSetParent(flow->cxt, definition_cxt);
+	entry = hash_search(flow_cache, &flow_id, HASH_ENTER, NULL);
+	entry->flow = flow;
+	return flow;
+}
+
+bool
+fc_flow_is_active(const FcFlow *flow)
+{
+	return flow->has_active_at && flow->active_at <= GetCurrentTransactionStartTimestamp();
+}
+
+/* ---------------------------------------------------------------------
+ * Objects: the row a run is attached to, by its single-column primary key
+ * ---------------------------------------------------------------------
+ */
+typedef struct FcObjectPlan
+{
+	Oid			relid;			/* hash key */
+	bool		valid;			/* cleared by relcache invalidation */
+	SPIPlanPtr	plan;
+	Oid			keytype;
+	Oid			infunc;
+	Oid			ioparam;
+} FcObjectPlan;
+
+static HTAB *object_plans = NULL;
+
+static void
+object_plan_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	FcObjectPlan *entry;
+
+	if (object_plans == NULL)
+		return;
+	hash_seq_init(&status, object_plans);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!OidIsValid(relid) || entry->relid == relid)
+			entry->valid = false;
+	}
+}
+
+AttrNumber
+fc_catalog_object_key(Oid table, Oid *keytype)
+{
+	Relation	rel;
+	Oid			pkindex;
+	AttrNumber	attnum = InvalidAttrNumber;
+
+	rel = table_open(table, AccessShareLock);
+	pkindex = RelationGetPrimaryKeyIndex(rel);
+	if (OidIsValid(pkindex))
+	{
+		HeapTuple	indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkindex));
+		Form_pg_index ind;
+
+		if (!HeapTupleIsValid(indtup))
+			elog(ERROR, "cache lookup failed for index %u", pkindex);
+		ind = (Form_pg_index) GETSTRUCT(indtup);
+		if (ind->indnkeyatts == 1 && ind->indkey.values[0] > 0)
+			attnum = ind->indkey.values[0];
+		ReleaseSysCache(indtup);
+	}
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("table \"%s\" has no single-column primary key",
+						RelationGetRelationName(rel)),
+				 errdetail("Flow runs are attached to rows by a primary key of one column.")));
+	if (keytype)
+		*keytype = TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid;
+	table_close(rel, AccessShareLock);
+	return attnum;
+}
+
+static FcObjectPlan *
+get_object_plan(Oid table)
+{
+	FcObjectPlan *entry;
+	bool		found;
+	Relation	rel;
+	Oid			pkindex;
+	AttrNumber	attnum;
+	Oid			keytype;
+	Oid			opfamily;
+	Oid			eqop;
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	HeapTuple	optup;
+	Oid			opnamespace;
+
+	if (object_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(FcObjectPlan);
+		object_plans = hash_create("flowcontrol object plans", 16, &ctl,
+								   HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(object_plan_callback, (Datum) 0);
+	}
+
+	entry = hash_search(object_plans, &table, HASH_ENTER, &found);
+	if (found && entry->valid)
+		return entry;
+	if (found && entry->plan)
+		SPI_freeplan(entry->plan);
+	entry->plan = NULL;
+	entry->valid = false;
+
+	attnum = fc_catalog_object_key(table, &keytype);
+
+	rel = table_open(table, AccessShareLock);
+	pkindex = RelationGetPrimaryKeyIndex(rel);
+	{
+		Relation	idx = index_open(pkindex, AccessShareLock);
+
+		opfamily = idx->rd_opfamily[0];
+		index_close(idx, AccessShareLock);
+	}
+	eqop = get_opfamily_member(opfamily, keytype, keytype, BTEqualStrategyNumber);
+	if (!OidIsValid(eqop))
+		elog(ERROR, "no equality operator for the primary key of \"%s\"",
+			 RelationGetRelationName(rel));
+
+	optup = SearchSysCache1(OPEROID, ObjectIdGetDatum(eqop));
+	if (!HeapTupleIsValid(optup))
+		elog(ERROR, "cache lookup failed for operator %u", eqop);
+	opnamespace = ((Form_pg_operator) GETSTRUCT(optup))->oprnamespace;
+	ReleaseSysCache(optup);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.to_jsonb(t) FROM %s.%s t WHERE t.%s OPERATOR(%s.%s) $1",
+					 quote_identifier(get_namespace_name(RelationGetNamespace(rel))),
+					 quote_identifier(RelationGetRelationName(rel)),
+					 quote_identifier(get_attname(table, attnum, false)),
+					 quote_identifier(get_namespace_name(opnamespace)),
+					 get_opname(eqop));
+	table_close(rel, AccessShareLock);
+
+	plan = SPI_prepare(sql.data, 1, &keytype);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	pfree(sql.data);
+
+	entry->plan = plan;
+	entry->keytype = keytype;
+	getTypeInputInfo(keytype, &entry->infunc, &entry->ioparam);
+	entry->valid = true;
+	return entry;
+}
+
+Jsonb *
+fc_catalog_fetch_object(Oid table, const char *object_id)
+{
+	FcObjectPlan *op = get_object_plan(table);
+	Datum		key;
+	int			rc;
+	bool		isnull;
+	Datum		d;
+
+	key = OidInputFunctionCall(op->infunc, (char *) object_id, op->ioparam, -1);
+	rc = SPI_execute_plan(op->plan, &key, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return NULL;
+	return DatumGetJsonbPCopy(d);
 }

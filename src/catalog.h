@@ -55,7 +55,6 @@ extern void fc_catalog_restore(const FcUserSwitch *save);
  */
 extern Oid	fc_catalog_lookup_filter(const char *name);
 
-#endif							/* FC_CATALOG_H */
 
 /*
  * A query against flowcontrol's tables, prepared once per backend and kept
@@ -79,3 +78,214 @@ typedef struct FcQuery
  */
 extern int	fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
 							bool read_only, long tcount);
+
+/* ---- Enums, in the order of their SQL labels ---- */
+
+typedef enum FcDirective
+{
+	FC_DIR_CONTINUE,
+	FC_DIR_ENTER,
+	FC_DIR_LEAVE,
+	FC_DIR_BREAK,
+	FC_DIR_ABORT,
+	FC_DIR_SUSPEND,
+	FC_DIR_SUSPEND_AND_REPEAT
+} FcDirective;
+
+typedef enum FcRunStatus
+{
+	FC_STATUS_PENDING,
+	FC_STATUS_RUNNING,
+	FC_STATUS_WAITING,
+	FC_STATUS_PAUSED,
+	FC_STATUS_DONE
+} FcRunStatus;
+
+typedef enum FcRunOutcome
+{
+	FC_OUTCOME_NONE = -1,		/* NULL: not done */
+	FC_OUTCOME_COMPLETE,
+	FC_OUTCOME_ABORTED,
+	FC_OUTCOME_ERRORED,
+	FC_OUTCOME_OBSOLETE,
+	FC_OUTCOME_CANCELED
+} FcRunOutcome;
+
+typedef enum FcEnumKind
+{
+	FC_ENUM_DIRECTIVE,
+	FC_ENUM_STATUS,
+	FC_ENUM_OUTCOME
+} FcEnumKind;
+
+extern const char *const fc_directive_names[];
+extern const char *const fc_status_names[];
+extern const char *const fc_outcome_names[];
+
+/* Enum value <-> pg_enum OID of the extension's enum types. */
+extern Oid	fc_catalog_enum_oid(FcEnumKind kind, int value);
+extern int	fc_catalog_enum_value(FcEnumKind kind, Oid enumoid);
+
+/* Directive by name (-1 if none); used for configs like action_if_past. */
+extern int	fc_directive_from_name(const char *name);
+
+/* A new empty jsonb object. */
+extern Jsonb *fc_empty_object(void);
+
+/* ---- Runs ---- */
+
+/* A flow_run row.  Reference ids use 0 for NULL (identities start at 1). */
+typedef struct FcRun
+{
+	int64		id;
+	int64		flow_id;
+	int64		parent_run_id;
+	int64		trigger_id;
+	int64		waiting_trigger_id;
+	bool		waiting_trigger_match_object;
+	int64		action_id;
+	bool		repeat_action;
+	FcRunStatus status;
+	FcRunOutcome outcome;
+	char	   *log;
+	TimestampTz created_at;
+	bool		has_continue_after;
+	TimestampTz continue_after;
+	bool		has_done_at;
+	TimestampTz done_at;
+	Oid			object_table;	/* InvalidOid: no object */
+	char	   *object_id;
+	Jsonb	   *state;
+} FcRun;
+
+/* Column numbers of flowcontrol.flow_run (its CREATE TABLE order). */
+#define Anum_fc_run_id							1
+#define Anum_fc_run_flow_id						2
+#define Anum_fc_run_parent_run_id				3
+#define Anum_fc_run_trigger_id					4
+#define Anum_fc_run_waiting_trigger_id			5
+#define Anum_fc_run_waiting_trigger_match_object 6
+#define Anum_fc_run_action_id					7
+#define Anum_fc_run_repeat_action				8
+#define Anum_fc_run_status						9
+#define Anum_fc_run_outcome						10
+#define Anum_fc_run_log							11
+#define Anum_fc_run_created_at					12
+#define Anum_fc_run_continue_after				13
+#define Anum_fc_run_done_at						14
+#define Anum_fc_run_object_table				15
+#define Anum_fc_run_object_id					16
+#define Anum_fc_run_state						17
+#define Natts_fc_run							17
+
+/* Conversions; results in CurrentMemoryContext. */
+extern FcRun *fc_run_from_tuple(HeapTuple tuple, TupleDesc tupdesc);
+extern Datum fc_run_to_datum(const FcRun *run);
+extern FcRun *fc_run_from_datum(Datum composite);
+extern FcRun *fc_run_copy(const FcRun *run);
+
+/*
+ * Read a run, locking it (FOR NO KEY UPDATE).  With skip_locked, returns
+ * NULL if another transaction holds the lock; otherwise waits.  Returns
+ * NULL if the run does not exist.  Caller is connected to SPI.
+ */
+extern FcRun *fc_catalog_lock_run(int64 run_id, bool skip_locked);
+
+/* Read a run without locking it (NULL if it does not exist). */
+extern FcRun *fc_catalog_read_run(int64 run_id);
+
+/* Write the mutable columns of a run back. */
+extern void fc_catalog_write_run(const FcRun *run);
+
+/* Insert a new pending run; returns it as stored. */
+extern FcRun *fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
+									Jsonb *state, int64 parent_run_id, int64 trigger_id);
+
+/* ---- Flows and their action trees (cached) ---- */
+
+typedef enum FcActionKind
+{
+	FC_ACTION_USER,
+	FC_ACTION_IF,
+	FC_ACTION_WHILE,
+	FC_ACTION_FOR,
+	FC_ACTION_LEAVE,
+	FC_ACTION_BREAK,
+	FC_ACTION_ABORT,
+	FC_ACTION_SET_STATE,
+	FC_ACTION_UPDATE_STATE,
+	FC_ACTION_START_FLOW,
+	FC_ACTION_DELAY,
+	FC_ACTION_WAIT_FOR_TRIGGER,
+	FC_ACTION_SEND_ALERT
+} FcActionKind;
+
+/* A registered action type. */
+typedef struct FcActionType
+{
+	char	   *name;
+	FcActionKind kind;
+	bool		has_children;
+	char	   *run_signature;	/* user actions: as stored, may be dangling */
+	char	   *return_signature;
+} FcActionType;
+
+typedef struct FcAction
+{
+	int64		id;
+	int			index;			/* in FcFlow.actions */
+	int			parent;			/* index, or -1 for a root */
+	int			first_child;	/* index, or -1 */
+	int			next_sibling;	/* index, or -1 */
+	const FcActionType *type;
+	char	   *description;
+	Jsonb	   *config;
+	void	   *prepared;		/* the built-in's decoded config (actions.c) */
+} FcAction;
+
+typedef struct FcFlow
+{
+	int64		id;
+	char	   *name;
+	bool		has_active_at;
+	TimestampTz active_at;
+	int32		max_concurrent;
+	int32		max_per_object;
+	int32		max_concurrent_per_object;
+	Oid			object_table;
+	char	   *condition;
+	Oid			owner;
+	int			nactions;
+	FcAction   *actions;		/* sorted by id */
+	int			first_root;		/* index, or -1 when the flow has no actions */
+	MemoryContext cxt;
+} FcFlow;
+
+/*
+ * The flow with its action tree, from the backend's flow cache (loaded on
+ * first use and after any definition change), read as the extension owner.
+ * NULL if no such flow.  The result stays valid until the end of the
+ * current transaction even if definitions change meanwhile (stale entries
+ * are freed at transaction end).  Caller is connected to SPI.
+ */
+extern FcFlow *fc_catalog_get_flow(int64 flow_id);
+
+/* Index of the action with this id in the flow, or -1. */
+extern int	fc_flow_action_index(const FcFlow *flow, int64 action_id);
+
+/* The registered action type of this name (cached), or NULL. */
+extern const FcActionType *fc_catalog_get_action_type(const char *name);
+
+/* Is the flow active now (active_at set and not in the future)? */
+extern bool fc_flow_is_active(const FcFlow *flow);
+
+/*
+ * The object row as jsonb (to_jsonb of the row), fetched as the current
+ * user; NULL if the row does not exist.  Caller is connected to SPI.
+ */
+extern Jsonb *fc_catalog_fetch_object(Oid table, const char *object_id);
+
+/* The object's key column: raises an error unless the table has a single-column primary key. */
+extern AttrNumber fc_catalog_object_key(Oid table, Oid *keytype);
+
+#endif							/* FC_CATALOG_H */

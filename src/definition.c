@@ -30,6 +30,8 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "access/xact.h"
 
 #include "actions.h"
 #include "catalog.h"
@@ -423,14 +425,202 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* ---------------------------------------------------------------------
+ * Validation of saved definitions
+ * ---------------------------------------------------------------------
+ */
+typedef struct CheckContext
+{
+	const char *what;
+} CheckContext;
+
+static void
+check_error_callback(void *arg)
+{
+	errcontext("%s", ((CheckContext *) arg)->what);
+}
+
+static void
+check_expression(const char *source, const char *what)
+{
+	ErrorContextCallback errcallback;
+	CheckContext cc = {what};
+
+	if (source == NULL || source[0] == '\0')
+		return;
+	errcallback.callback = check_error_callback;
+	errcallback.arg = &cc;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	(void) fc_expr_get(source);
+	error_context_stack = errcallback.previous;
+}
+
+static Datum
+column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "column \"%s\" not found", name);
+	return heap_getattr(tuple, attnum, desc, isnull);
+}
+
+static char *
+text_column(TriggerData *td, HeapTuple tuple, const char *name)
+{
+	bool		isnull;
+	Datum		d = column(td, tuple, name, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static int64
+id_column(TriggerData *td, HeapTuple tuple, const char *name)
+{
+	bool		isnull;
+	Datum		d = column(td, tuple, name, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+static void
+check_flow_action(TriggerData *td, HeapTuple tuple)
+{
+	static FcQuery parent_q = {
+		"SELECT flow_id, action, parent_id FROM flowcontrol.flow_action WHERE id = $1",
+		1, {INT8OID}
+	};
+	char	   *action = text_column(td, tuple, "action");
+	int64		id = id_column(td, tuple, "id");
+	int64		flow_id = id_column(td, tuple, "flow_id");
+	int64		parent_id = id_column(td, tuple, "parent_id");
+	const FcActionType *type = fc_catalog_get_action_type(action);
+	bool		isnull;
+	Jsonb	   *config;
+	int			depth = 0;
+
+	if (type == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Action %s is not registered", action)));
+
+	if (parent_id != 0)
+	{
+		Datum		arg = Int64GetDatum(parent_id);
+		const FcActionType *parent_type;
+		char	   *parent_action;
+		int64		ancestor;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		fc_catalog_exec(&parent_q, &arg, NULL, true, 1);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("parent action " INT64_FORMAT " does not exist", parent_id)));
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) != flow_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("Cannot add child action to a different flow")));
+		parent_action = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		parent_type = fc_catalog_get_action_type(parent_action);
+		if (parent_type == NULL || !parent_type->has_children)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("Cannot add child action to %s", parent_action)));
+
+		/* no cycles when an action is moved */
+		ancestor = parent_id;
+		while (ancestor != 0 && id != 0)
+		{
+			if (ancestor == id)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+						 errmsg("action " INT64_FORMAT " cannot be its own ancestor", id)));
+			if (++depth > 10000)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("action tree of flow " INT64_FORMAT " is too deep", flow_id)));
+			arg = Int64GetDatum(ancestor);
+			fc_catalog_exec(&parent_q, &arg, NULL, true, 1);
+			if (SPI_processed == 0)
+				break;
+			ancestor = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+			if (isnull)
+				ancestor = 0;
+		}
+		SPI_finish();
+	}
+
+	config = DatumGetJsonbP(column(td, tuple, "config", &isnull));
+	if (!isnull)
+		fc_actions_validate_config(action, type->kind != FC_ACTION_USER, config);
+}
+
+static void
+check_trigger(TriggerData *td, HeapTuple tuple)
+{
+	char	   *name = text_column(td, tuple, "trigger_name");
+	bool		create_flow;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (name == NULL || !fc_registry_trigger_exists(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Trigger %s is not registered", name ? name : "(null)")));
+	SPI_finish();
+
+	create_flow = DatumGetBool(column(td, tuple, "create_flow", &isnull));
+	if (create_flow && id_column(td, tuple, "flow_id") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("a trigger that creates flow runs needs a flow"),
+				 errhint("Set flow_id, or create_flow to false for a trigger that only wakes waiting runs.")));
+	check_expression(text_column(td, tuple, "condition"),
+					 psprintf("condition of trigger %s", name));
+}
+
+/*
+ * flowcontrol_check_definition: BEFORE INSERT OR UPDATE ROW trigger on
+ * flow, flow_action and trigger.
+ */
 PG_FUNCTION_INFO_V1(flowcontrol_check_definition);
 Datum
 flowcontrol_check_definition(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	tuple;
+	const char *relname;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "flowcontrol_check_definition: not called by trigger manager");
-	return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
-						   trigdata->tg_newtuple : trigdata->tg_trigtuple);
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "flowcontrol_check_definition: not called as a row trigger");
+	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	relname = RelationGetRelationName(td->tg_relation);
+
+	if (strcmp(relname, "flow") == 0)
+	{
+		char	   *name = text_column(td, tuple, "name");
+
+		check_expression(text_column(td, tuple, "condition"),
+						 psprintf("condition of flow \"%s\"", name ? name : ""));
+		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		{
+			int			attnum = SPI_fnumber(RelationGetDescr(td->tg_relation), "updated_at");
+			Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+			bool		isnull = false;
+
+			tuple = heap_modify_tuple_by_cols(tuple, RelationGetDescr(td->tg_relation),
+											  1, &attnum, &now, &isnull);
+		}
+	}
+	else if (strcmp(relname, "flow_action") == 0)
+		check_flow_action(td, tuple);
+	else if (strcmp(relname, "trigger") == 0)
+		check_trigger(td, tuple);
+
+	return PointerGetDatum(tuple);
 }

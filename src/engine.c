@@ -1,8 +1,1074 @@
 /*-------------------------------------------------------------------------
  *
  * engine.c
- *	  (placeholder)
+ *	  Executing flow runs: the directive loop, limits, life-cycle changes.
+ *
+ * A run executes inside the caller's transaction.  It is locked first (row
+ * lock FOR NO KEY UPDATE), so one session at a time executes it; sessions
+ * that sweep for work (continue_flowruns, the worker) skip locked runs.
+ * The run lives in memory while it executes and its row is written once,
+ * when execution stops.
+ *
+ * Each action hook runs in its own subtransaction as the flow owner
+ * (fc_engine_guarded).  When it fails, its database effects are rolled
+ * back, the run ends errored with the action and the error in its log, and
+ * the state built by the earlier actions is kept.  Query cancel and
+ * shutdown are never caught.
+ *
+ * Limits: creating a run takes transaction-level advisory locks (own lock
+ * tag, so they never collide with the user's advisory locks) on the flow
+ * and on (flow, object) before counting, so concurrent creations at READ
+ * COMMITTED see each other's committed runs.
+ *
+ * Invariants: a run with status done has an outcome and done_at; a waiting
+ * run has an action and a continue_after or a waiting trigger; pending and
+ * waiting runs have no outcome.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+
+#include "actions.h"
+#include "catalog.h"
+#include "engine.h"
+#include "expr.h"
+#include "worker.h"
+
+/* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */
+#define FC_LOCKTAG_FIELD4 0x4643
+
+/* Executions in progress in this backend, innermost first. */
+static FcExec *current_exec = NULL;
+
+static FcExec *
+find_exec(int64 run_id)
+{
+	FcExec	   *e;
+
+	for (e = current_exec; e != NULL; e = e->outer)
+		if (e->run->id == run_id)
+			return e;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------
+ */
+char *
+fc_log_append(const char *log, const char *message)
+{
+	if (message == NULL || message[0] == '\0')
+		return pstrdup(log ? log : "");
+	if (log == NULL || log[0] == '\0')
+		return pstrdup(message);
+	return psprintf("%s\n%s", log, message);
+}
+
+void
+fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id)
+{
+	if (flow != NULL && (superuser() || is_member_of_role(GetUserId(), flow->owner)))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("%s " INT64_FORMAT " does not exist", what, id)));
+}
+
+Jsonb *
+fc_engine_context(Jsonb *state, Jsonb *object)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbValue *res;
+	JsonbValue	objval;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	if (state != NULL && JB_ROOT_IS_OBJECT(state))
+	{
+		JsonbIterator *it = JsonbIteratorInit(&state->root);
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &k, false)) != WJB_DONE)
+		{
+			if (tok != WJB_KEY)
+				continue;
+			tok = JsonbIteratorNext(&it, &v, true);
+			if ((k.val.string.len == 6 && memcmp(k.val.string.val, "object", 6) == 0) ||
+				(k.val.string.len == 3 && memcmp(k.val.string.val, "obj", 3) == 0))
+				continue;
+			pushJsonbValue(&ps, WJB_KEY, &k);
+			pushJsonbValue(&ps, WJB_VALUE, &v);
+		}
+	}
+	if (object != NULL)
+	{
+		objval.type = jbvBinary;
+		objval.val.binary.data = &object->root;
+		objval.val.binary.len = VARSIZE(object) - VARHDRSZ;
+	}
+	else
+		objval.type = jbvNull;
+	k.type = jbvString;
+	k.val.string.val = "object";
+	k.val.string.len = 6;
+	pushJsonbValue(&ps, WJB_KEY, &k);
+	pushJsonbValue(&ps, WJB_VALUE, &objval);
+	k.val.string.val = "obj";
+	k.val.string.len = 3;
+	pushJsonbValue(&ps, WJB_KEY, &k);
+	pushJsonbValue(&ps, WJB_VALUE, &objval);
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+Jsonb *
+fc_exec_context(FcExec *exec)
+{
+	if (exec->context == NULL || exec->context_state != exec->run->state)
+	{
+		MemoryContext old = MemoryContextSwitchTo(exec->exec_cxt);
+
+		exec->context = fc_engine_context(exec->run->state, exec->object);
+		exec->context_state = exec->run->state;
+		MemoryContextSwitchTo(old);
+	}
+	return exec->context;
+}
+
+bool
+fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **edata)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+
+	PG_TRY();
+	{
+		FcUserSwitch save;
+
+		fc_catalog_become(&save, userid);
+		fn(arg);
+		fc_catalog_restore(&save);
+
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(oldcxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		/* never swallow query cancel, termination or shutdown */
+		if (ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+			ReThrowError(e);
+		*edata = e;
+		ok = false;
+	}
+	PG_END_TRY();
+
+	return ok;
+}
+
+static char *
+describe_error(ErrorData *e)
+{
+	return psprintf("%s: %s", unpack_sql_state(e->sqlerrcode), e->message);
+}
+
+/* ---------------------------------------------------------------------
+ * Creating runs
+ * ---------------------------------------------------------------------
+ */
+static void
+lock_limit(int64 flow_id, Oid object_table, const char *object_id)
+{
+	LOCKTAG		tag;
+	uint32		h1 = hash_bytes_uint32((uint32) flow_id) ^ (uint32) (flow_id >> 32);
+	uint32		h2 = 0;
+
+	if (object_id != NULL)
+	{
+		h2 = hash_bytes((const unsigned char *) object_id, strlen(object_id));
+		h2 ^= hash_bytes_uint32(object_table);
+		h2 |= 1;				/* never 0, which is the flow-wide lock */
+	}
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h1, h2, FC_LOCKTAG_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+static int64
+count_query(FcQuery *q, Datum *values, const char *nulls)
+{
+	bool		isnull;
+
+	fc_catalog_exec(q, values, nulls, false, 1);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Would a new run for this flow (and object) exceed a limit? */
+static bool
+limits_reached(const FcFlow *flow, Oid object_table, const char *object_id)
+{
+	static FcQuery concurrent_q = {
+		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
+		" WHERE flow_id = $1 AND status OPERATOR(pg_catalog.<>) 'done'", 1, {INT8OID}
+	};
+	static FcQuery per_object_q = {
+		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
+		" WHERE object_id = $3 AND object_table = $2::pg_catalog.oid::pg_catalog.regclass AND flow_id = $1",
+		3, {INT8OID, OIDOID, TEXTOID}
+	};
+	static FcQuery concurrent_per_object_q = {
+		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
+		" WHERE object_id = $3 AND object_table = $2::pg_catalog.oid::pg_catalog.regclass AND flow_id = $1"
+		" AND status OPERATOR(pg_catalog.<>) 'done'",
+		3, {INT8OID, OIDOID, TEXTOID}
+	};
+	Datum		args[3];
+	bool		per_object = object_id != NULL &&
+		(flow->max_per_object > 0 || flow->max_concurrent_per_object > 0);
+
+	args[0] = Int64GetDatum(flow->id);
+	if (flow->max_concurrent > 0)
+	{
+		lock_limit(flow->id, InvalidOid, NULL);
+		if (count_query(&concurrent_q, args, NULL) >= flow->max_concurrent)
+			return true;
+	}
+	if (!per_object)
+		return false;
+
+	lock_limit(flow->id, object_table, object_id);
+	args[1] = ObjectIdGetDatum(object_table);
+	args[2] = CStringGetTextDatum(object_id);
+	if (flow->max_per_object > 0 &&
+		count_query(&per_object_q, args, NULL) >= flow->max_per_object)
+		return true;
+	if (flow->max_concurrent_per_object > 0 &&
+		count_query(&concurrent_per_object_q, args, NULL) >= flow->max_concurrent_per_object)
+		return true;
+	return false;
+}
+
+/* The trigger's reset_to_action_id, or 0. */
+static int64
+trigger_reset_action(int64 trigger_id)
+{
+	static FcQuery q = {
+		"SELECT reset_to_action_id FROM flowcontrol.trigger WHERE id = $1", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(trigger_id);
+	bool		isnull;
+	Datum		d;
+
+	fc_catalog_exec(&q, &arg, NULL, false, 1);
+	if (SPI_processed == 0)
+		return 0;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+FcRun *
+fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
+					 Jsonb *state, int64 parent_run_id, int64 trigger_id,
+					 bool check_visible)
+{
+	FcFlow	   *flow = fc_catalog_get_flow(flow_id);
+	FcRun	   *run;
+
+	if (check_visible || flow == NULL)
+		fc_engine_check_visible(flow, "flow", flow_id);
+
+	if (!fc_flow_is_active(flow))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("Cannot start a flow run for an inactive flow"),
+				 errdetail("Flow " INT64_FORMAT " \"%s\" is not active.", flow->id, flow->name)));
+
+	if (OidIsValid(object_table) != (object_id != NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("object_table and object_id must be given together")));
+	if (OidIsValid(object_table))
+		(void) fc_catalog_object_key(object_table, NULL);
+
+	if (OidIsValid(flow->object_table) && flow->object_table != object_table)
+		return NULL;
+
+	if (trigger_id != 0)
+	{
+		int64		reset_action = trigger_reset_action(trigger_id);
+
+		if (reset_action != 0)
+		{
+			static FcQuery first_q = {
+				"SELECT id FROM flowcontrol.flow_run WHERE flow_id = $1"
+				" AND status OPERATOR(pg_catalog.<>) 'done'"
+				" AND ($2 IS NULL OR (object_table = $2::pg_catalog.oid::pg_catalog.regclass"
+				" AND object_id = $3)) ORDER BY id LIMIT 1",
+				3, {INT8OID, OIDOID, TEXTOID}
+			};
+			Datum		args[3];
+			char		nulls[3] = "   ";
+			bool		isnull;
+			int64		run_id;
+
+			args[0] = Int64GetDatum(flow_id);
+			if (OidIsValid(object_table))
+			{
+				args[1] = ObjectIdGetDatum(object_table);
+				args[2] = CStringGetTextDatum(object_id);
+			}
+			else
+				nulls[1] = nulls[2] = 'n';
+			fc_catalog_exec(&first_q, args, nulls, false, 1);
+			if (SPI_processed == 0)
+				return NULL;
+			run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 1, &isnull));
+			return fc_engine_reset(run_id, reset_action, trigger_id, NULL, false);
+		}
+	}
+
+	if (limits_reached(flow, object_table, object_id))
+		return NULL;
+
+	run = fc_catalog_insert_run(flow_id, object_table, object_id, state,
+								parent_run_id, trigger_id);
+	fc_worker_wake_at_commit(0);
+	return run;
+}
+
+/* ---------------------------------------------------------------------
+ * Executing runs
+ * ---------------------------------------------------------------------
+ */
+
+/* error context: "flow run 12, action 7 "IfAction"" */
+static void
+exec_error_callback(void *arg)
+{
+	FcExec	   *exec = (FcExec *) arg;
+
+	if (exec->current >= 0)
+		errcontext("flow run " INT64_FORMAT ", action " INT64_FORMAT " \"%s\"",
+				   exec->run->id, exec->flow->actions[exec->current].id,
+				   exec->flow->actions[exec->current].type->name);
+	else
+		errcontext("flow run " INT64_FORMAT, exec->run->id);
+}
+
+static void
+end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
+{
+	FcRun	   *run = exec->run;
+	MemoryContext old = MemoryContextSwitchTo(exec->exec_cxt);
+
+	run->status = FC_STATUS_DONE;
+	run->outcome = outcome;
+	run->has_done_at = true;
+	run->done_at = GetCurrentTransactionStartTimestamp();
+	run->log = fc_log_append(run->log, message);
+	MemoryContextSwitchTo(old);
+}
+
+typedef struct FetchArgs
+{
+	FcExec	   *exec;
+	Jsonb	   *result;
+	bool		cond;
+} FetchArgs;
+
+static void
+fetch_object_guarded(void *arg)
+{
+	FetchArgs  *fa = (FetchArgs *) arg;
+	FcRun	   *run = fa->exec->run;
+	Jsonb	   *obj;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	obj = fc_catalog_fetch_object(run->object_table, run->object_id);
+	if (obj != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fa->exec->exec_cxt);
+
+		fa->result = (Jsonb *) pg_detoast_datum_copy((struct varlena *) obj);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+}
+
+static void
+flow_condition_guarded(void *arg)
+{
+	FetchArgs  *fa = (FetchArgs *) arg;
+
+	fa->cond = fc_expr_condition(fa->exec->flow->condition, fc_exec_context(fa->exec));
+}
+
+typedef struct HookArgs
+{
+	FcExec	   *exec;
+	FcAction   *action;
+	bool		returning;
+	FcDirective directive;
+} HookArgs;
+
+static void
+hook_guarded(void *arg)
+{
+	HookArgs   *ha = (HookArgs *) arg;
+
+	ha->directive = fc_action_call(ha->exec, ha->action, ha->returning);
+}
+
+/*
+ * The directive loop.  Returns after the run has stopped (done or waiting);
+ * the caller writes it.
+ */
+static void
+run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue)
+{
+	FcFlow	   *flow = exec->flow;
+	FcRun	   *run = exec->run;
+	int			cur = start;
+	bool		returning = start_returning;
+	FcDirective d = FC_DIR_CONTINUE;
+	bool		skip_hook = start_with_continue;
+	MemoryContext step_cxt = AllocSetContextCreate(exec->exec_cxt,
+												   "flowcontrol step",
+												   ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		FcAction   *a = &flow->actions[cur];
+
+		CHECK_FOR_INTERRUPTS();
+		exec->current = cur;
+		run->action_id = a->id;
+
+		if (skip_hook)
+		{
+			/* resuming after a suspend: as if the action returned continue */
+			skip_hook = false;
+			d = FC_DIR_CONTINUE;
+		}
+		else
+		{
+			HookArgs	ha;
+			ErrorData  *edata = NULL;
+			MemoryContext old;
+
+			if (++exec->counts[cur] > exec->max_hot_loop)
+			{
+				end_run(exec, FC_OUTCOME_ERRORED,
+						psprintf("Loop times %d exceeded in flow run at %s (" INT64_FORMAT ").",
+								 exec->max_hot_loop, a->type->name, a->id));
+				break;
+			}
+
+			ha.exec = exec;
+			ha.action = a;
+			ha.returning = returning;
+			ha.directive = FC_DIR_CONTINUE;
+			exec->returning = returning;
+			MemoryContextReset(step_cxt);
+			old = MemoryContextSwitchTo(step_cxt);
+			if (!fc_engine_guarded(hook_guarded, &ha, flow->owner, &edata))
+			{
+				MemoryContextSwitchTo(exec->exec_cxt);
+				end_run(exec, FC_OUTCOME_ERRORED,
+						psprintf("Action %s (" INT64_FORMAT ") failed: %s",
+								 a->type->name, a->id, describe_error(edata)));
+				MemoryContextSwitchTo(old);
+				break;
+			}
+			MemoryContextSwitchTo(old);
+			d = ha.directive;
+
+			/* a life-cycle function was called on this run meanwhile */
+			if (exec->finish_outcome != FC_OUTCOME_NONE)
+			{
+				end_run(exec, exec->finish_outcome, exec->finish_message);
+				break;
+			}
+		}
+
+		switch (d)
+		{
+			case FC_DIR_ENTER:
+				if (a->first_child >= 0)
+				{
+					cur = a->first_child;
+					returning = false;
+				}
+				else
+					returning = true;	/* as if its children all finished */
+				continue;
+			case FC_DIR_LEAVE:
+				if (a->parent >= 0)
+				{
+					cur = a->parent;
+					returning = true;
+					continue;
+				}
+				end_run(exec, FC_OUTCOME_COMPLETE, NULL);
+				break;
+			case FC_DIR_BREAK:
+				if (a->parent < 0)
+				{
+					end_run(exec, FC_OUTCOME_COMPLETE, NULL);
+					break;
+				}
+				a = &flow->actions[a->parent];
+				/* FALLTHROUGH */
+			case FC_DIR_CONTINUE:
+				if (a->next_sibling >= 0)
+				{
+					cur = a->next_sibling;
+					returning = false;
+					continue;
+				}
+				if (a->parent >= 0)
+				{
+					cur = a->parent;
+					returning = true;
+					continue;
+				}
+				end_run(exec, FC_OUTCOME_COMPLETE, NULL);
+				break;
+			case FC_DIR_ABORT:
+				end_run(exec, FC_OUTCOME_ABORTED, NULL);
+				break;
+			case FC_DIR_SUSPEND:
+			case FC_DIR_SUSPEND_AND_REPEAT:
+				run->action_id = flow->actions[cur].id;
+				run->status = FC_STATUS_WAITING;
+				run->repeat_action = (d == FC_DIR_SUSPEND_AND_REPEAT);
+				if (!run->has_continue_after && run->waiting_trigger_id == 0)
+				{
+					run->has_continue_after = true;
+					run->continue_after = GetCurrentTransactionStartTimestamp();
+				}
+				if (run->has_continue_after)
+					fc_worker_wake_at_commit(run->continue_after);
+				break;
+		}
+		break;
+	}
+	exec->current = -1;
+	MemoryContextDelete(step_cxt);
+}
+
+FcRun *
+fc_engine_execute_locked(FcRun *input, int max_hot_loop)
+{
+	FcExec		exec;
+	FcRun	   *run;
+	FcFlow	   *flow;
+	ErrorContextCallback errcallback;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	FcRun	   *result;
+	ErrorData  *edata = NULL;
+	int			start = -1;
+	bool		start_with_continue = false;
+	bool		write = true;
+
+	if (input->status != FC_STATUS_PENDING && input->status != FC_STATUS_WAITING)
+	{
+		ereport(WARNING,
+				(errmsg("flow run " INT64_FORMAT " is not in a valid state to execute: %s",
+						input->id, fc_status_names[input->status])));
+		return NULL;
+	}
+	if (find_exec(input->id) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("flow run " INT64_FORMAT " is already executing", input->id)));
+
+	flow = fc_catalog_get_flow(input->flow_id);
+	if (flow == NULL)
+		elog(ERROR, "flow " INT64_FORMAT " of flow run " INT64_FORMAT " does not exist",
+			 input->flow_id, input->id);
+
+	memset(&exec, 0, sizeof(exec));
+	exec.exec_cxt = AllocSetContextCreate(CurrentMemoryContext,
+										  "flowcontrol execution",
+										  ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(exec.exec_cxt);
+	exec.run = run = fc_run_copy(input);
+	exec.flow = flow;
+	exec.max_hot_loop = max_hot_loop;
+	exec.counts = palloc0(sizeof(int) * Max(flow->nactions, 1));
+	exec.current = -1;
+	exec.finish_outcome = FC_OUTCOME_NONE;
+	exec.outer = current_exec;
+
+	errcallback.callback = exec_error_callback;
+	errcallback.arg = &exec;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	current_exec = &exec;
+
+	PG_TRY();
+	{
+		FetchArgs	fa = {&exec, NULL, true};
+
+		if (OidIsValid(run->object_table))
+		{
+			if (!fc_engine_guarded(fetch_object_guarded, &fa, flow->owner, &edata))
+				end_run(&exec, FC_OUTCOME_ERRORED,
+						psprintf("Could not read object %s %s: %s",
+								 format_type_be_qualified(get_rel_type_id(run->object_table)),
+								 run->object_id, describe_error(edata)));
+			else if (fa.result == NULL)
+				end_run(&exec, FC_OUTCOME_OBSOLETE,
+						psprintf("Discarded because object %s %s does not exist.",
+								 format_type_be_qualified(get_rel_type_id(run->object_table)),
+								 run->object_id));
+			exec.object = fa.result;
+		}
+
+		if (run->status != FC_STATUS_DONE && flow->condition[0] != '\0')
+		{
+			if (!fc_engine_guarded(flow_condition_guarded, &fa, flow->owner, &edata))
+				end_run(&exec, FC_OUTCOME_ERRORED,
+						psprintf("Flow condition %s failed: %s", flow->condition,
+								 describe_error(edata)));
+			else if (!fa.cond)
+				end_run(&exec, FC_OUTCOME_OBSOLETE,
+						psprintf("Discarded because flow condition %s was not met.",
+								 flow->condition));
+		}
+
+		if (run->status == FC_STATUS_WAITING)
+		{
+			if (!run->has_continue_after && run->waiting_trigger_id == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("Flow run is waiting but has neither trigger nor continue after time set")));
+			if (run->action_id == 0 || (start = fc_flow_action_index(flow, run->action_id)) < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("Flow run is waiting but has no action set")));
+			if (run->has_continue_after &&
+				run->continue_after > GetCurrentTransactionStartTimestamp())
+				write = false;	/* not due: returned unchanged */
+			else
+			{
+				start_with_continue = !run->repeat_action;
+				run->repeat_action = false;
+				run->has_continue_after = false;
+				run->waiting_trigger_id = 0;
+				run->status = FC_STATUS_RUNNING;
+			}
+		}
+		else if (run->status == FC_STATUS_PENDING)
+		{
+			start = run->action_id != 0 ? fc_flow_action_index(flow, run->action_id) : -1;
+			if (start < 0)
+				start = flow->first_root;
+			run->status = FC_STATUS_RUNNING;
+			if (start < 0)
+				end_run(&exec, FC_OUTCOME_COMPLETE, NULL);
+		}
+
+		if (run->status == FC_STATUS_RUNNING)
+			run_loop(&exec, start, false, start_with_continue);
+
+		if (write)
+			fc_catalog_write_run(run);
+	}
+	PG_FINALLY();
+	{
+		current_exec = exec.outer;
+		error_context_stack = errcallback.previous;
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(caller_cxt);
+	result = write ? fc_run_copy(run) : fc_run_copy(input);
+	MemoryContextDelete(exec.exec_cxt);
+	return result;
+}
+
+FcRun *
+fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible)
+{
+	FcRun	   *run;
+
+	if (find_exec(run_id) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("flow run " INT64_FORMAT " is already executing", run_id)));
+	run = fc_catalog_lock_run(run_id, false);
+	if (run == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+	if (check_visible)
+		fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
+	return fc_engine_execute_locked(run, max_hot_loop);
+}
+
+/* ---------------------------------------------------------------------
+ * continue_flowruns(): the worker's unit of work
+ * ---------------------------------------------------------------------
+ */
+typedef struct ContinueArgs
+{
+	FcRun	   *run;
+} ContinueArgs;
+
+static void
+continue_one_guarded(void *arg)
+{
+	ContinueArgs *ca = (ContinueArgs *) arg;
+
+	(void) fc_engine_execute_locked(ca->run, FC_DEFAULT_MAX_HOT_LOOP);
+}
+
+#define FC_CLAIM_BATCH 100
+
+int
+fc_engine_continue_runs(int max_runs)
+{
+	/*
+	 * Claim a batch of runnable runs in id order, skipping locked ones; the
+	 * id cursor makes each run execute at most once per call even when it
+	 * is runnable again afterwards.
+	 */
+	static FcQuery claim_q = {
+		"SELECT r.* FROM flowcontrol.flow_run r"
+		" WHERE r.id > $1 AND ((r.status = 'pending' AND r.continue_after IS NULL)"
+		" OR (r.status = 'waiting' AND r.continue_after OPERATOR(pg_catalog.<=) pg_catalog.now()))"
+		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id"
+		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))"
+		" ORDER BY r.id LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED",
+		4, {INT8OID, INT4OID, BOOLOID, OIDOID}
+	};
+	int64		last_id = 0;
+	int			executed = 0;
+	bool		is_super = superuser();
+	Oid			user = GetUserId();
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
+													"flowcontrol continue batch",
+													ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		Datum		args[4];
+		int			limit = FC_CLAIM_BATCH;
+		int			n;
+		int			i;
+		FcRun	  **runs;
+		MemoryContext old;
+
+		if (max_runs > 0)
+			limit = Min(limit, max_runs - executed);
+		if (limit <= 0)
+			break;
+
+		MemoryContextReset(batch_cxt);
+		old = MemoryContextSwitchTo(batch_cxt);
+		args[0] = Int64GetDatum(last_id);
+		args[1] = Int32GetDatum(limit);
+		args[2] = BoolGetDatum(is_super);
+		args[3] = ObjectIdGetDatum(user);
+		fc_catalog_exec(&claim_q, args, NULL, false, 0);
+		n = (int) SPI_processed;
+		runs = palloc(sizeof(FcRun *) * Max(n, 1));
+		for (i = 0; i < n; i++)
+			runs[i] = fc_run_from_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		SPI_freetuptable(SPI_tuptable);
+
+		for (i = 0; i < n; i++)
+		{
+			ContinueArgs ca = {runs[i]};
+			ErrorData  *edata = NULL;
+
+			CHECK_FOR_INTERRUPTS();
+			last_id = runs[i]->id;
+			if (!fc_engine_guarded(continue_one_guarded, &ca, GetUserId(), &edata))
+			{
+				/* an engine-level failure: record it on the run */
+				FcRun	   *run = runs[i];
+
+				run->status = FC_STATUS_DONE;
+				run->outcome = FC_OUTCOME_ERRORED;
+				run->has_done_at = true;
+				run->done_at = GetCurrentTransactionStartTimestamp();
+				run->log = fc_log_append(run->log, describe_error(edata));
+				fc_catalog_write_run(run);
+			}
+			executed++;
+		}
+		MemoryContextSwitchTo(old);
+		if (n < limit)
+			break;
+	}
+	MemoryContextDelete(batch_cxt);
+	return executed;
+}
+
+/* ---------------------------------------------------------------------
+ * Life-cycle changes
+ * ---------------------------------------------------------------------
+ */
+static FcRun *
+lock_visible_run(int64 run_id, bool skip_locked, bool *locked_elsewhere)
+{
+	FcRun	   *run = fc_catalog_lock_run(run_id, skip_locked);
+
+	if (run == NULL && skip_locked)
+	{
+		/* exists but locked? */
+		run = fc_catalog_read_run(run_id);
+		if (run != NULL)
+		{
+			fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
+			*locked_elsewhere = true;
+			return run;
+		}
+	}
+	if (run == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+	fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
+	if (locked_elsewhere)
+		*locked_elsewhere = false;
+	return run;
+}
+
+FcRun *
+fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
+				 bool only_if_not_done)
+{
+	FcExec	   *exec = find_exec(run_id);
+	FcRun	   *run;
+
+	if (exec != NULL)
+	{
+		/* called by an action of this very run: takes effect when it returns */
+		fc_engine_check_visible(exec->flow, "flow run", run_id);
+		exec->finish_outcome = outcome;
+		exec->finish_message = MemoryContextStrdup(exec->exec_cxt, message ? message : "");
+		return fc_run_copy(exec->run);
+	}
+
+	run = lock_visible_run(run_id, false, NULL);
+	if (only_if_not_done && run->status == FC_STATUS_DONE)
+		return run;
+	run->status = FC_STATUS_DONE;
+	run->outcome = outcome;
+	run->has_done_at = true;
+	run->done_at = GetCurrentTransactionStartTimestamp();
+	run->log = fc_log_append(run->log, message);
+	fc_catalog_write_run(run);
+	return run;
+}
+
+FcRun *
+fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
+				bool check_visible)
+{
+	FcRun	   *run = NULL;
+
+	/* a run executing anywhere (this session included) holds its lock */
+	if (find_exec(run_id) == NULL)
+		run = fc_catalog_lock_run(run_id, true);
+	if (run == NULL)
+	{
+		FcRun	   *existing = fc_catalog_read_run(run_id);
+
+		if (existing == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+		if (check_visible)
+			fc_engine_check_visible(fc_catalog_get_flow(existing->flow_id), "flow run", run_id);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("Cannot reset flow run " INT64_FORMAT ": it is currently executing", run_id)));
+	}
+	if (check_visible)
+		fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
+
+	if (action_id != 0)
+	{
+		FcFlow	   *flow = fc_catalog_get_flow(run->flow_id);
+
+		if (flow == NULL || fc_flow_action_index(flow, action_id) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("action " INT64_FORMAT " is not an action of flow " INT64_FORMAT,
+							action_id, run->flow_id)));
+		run->status = FC_STATUS_WAITING;
+		run->has_continue_after = true;
+		run->continue_after = GetCurrentTransactionStartTimestamp();
+		run->repeat_action = true;
+		run->action_id = action_id;
+	}
+	else
+	{
+		run->status = FC_STATUS_PENDING;
+		run->action_id = 0;
+		run->has_continue_after = false;
+		run->repeat_action = false;
+	}
+	run->waiting_trigger_id = 0;
+	run->outcome = FC_OUTCOME_NONE;
+	run->has_done_at = false;
+	run->trigger_id = trigger_id;
+	if (state != NULL)
+		run->state = state;
+	fc_catalog_write_run(run);
+	fc_worker_wake_at_commit(0);
+	return run;
+}
+
+static void
+check_not_executing_here(int64 run_id, const char *what)
+{
+	if (find_exec(run_id) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot %s flow run " INT64_FORMAT ": it is currently executing",
+						what, run_id)));
+}
+
+FcRun *
+fc_engine_pause(int64 run_id)
+{
+	FcRun	   *run;
+
+	check_not_executing_here(run_id, "pause");
+	run = lock_visible_run(run_id, false, NULL);
+	if (run->status == FC_STATUS_PENDING || run->status == FC_STATUS_WAITING)
+	{
+		run->status = FC_STATUS_PAUSED;
+		fc_catalog_write_run(run);
+	}
+	return run;
+}
+
+FcRun *
+fc_engine_resume(int64 run_id)
+{
+	FcRun	   *run;
+
+	check_not_executing_here(run_id, "resume");
+	run = lock_visible_run(run_id, false, NULL);
+	if (run->status == FC_STATUS_PAUSED)
+	{
+		if (run->action_id != 0 && (run->has_continue_after || run->waiting_trigger_id != 0))
+			run->status = FC_STATUS_WAITING;
+		else
+			run->status = FC_STATUS_PENDING;
+		fc_catalog_write_run(run);
+		fc_worker_wake_at_commit(run->has_continue_after ? run->continue_after : 0);
+	}
+	return run;
+}
+
+FcRun *
+fc_engine_append_log(int64 run_id, const char *message)
+{
+	FcExec	   *exec = find_exec(run_id);
+	FcRun	   *run;
+
+	if (exec != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(exec->exec_cxt);
+
+		fc_engine_check_visible(exec->flow, "flow run", run_id);
+		exec->run->log = fc_log_append(exec->run->log, message);
+		MemoryContextSwitchTo(old);
+		return fc_run_copy(exec->run);
+	}
+	run = lock_visible_run(run_id, false, NULL);
+	if (message != NULL && message[0] != '\0')
+	{
+		run->log = fc_log_append(run->log, message);
+		fc_catalog_write_run(run);
+	}
+	return run;
+}
+
+int64
+fc_engine_cancel_for_object(Oid object_table, const char *object_id)
+{
+	static FcQuery q = {
+		"SELECT r.id FROM flowcontrol.flow_run r"
+		" WHERE r.object_id = $2 AND r.object_table = $1::pg_catalog.oid::pg_catalog.regclass"
+		" AND r.status IN ('pending', 'waiting')"
+		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id"
+		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))"
+		" ORDER BY r.id",
+		4, {OIDOID, TEXTOID, BOOLOID, OIDOID}
+	};
+	Datum		args[4];
+	int64	   *ids;
+	int64		n;
+	int64		i;
+	int64		canceled = 0;
+
+	args[0] = ObjectIdGetDatum(object_table);
+	args[1] = CStringGetTextDatum(object_id);
+	args[2] = BoolGetDatum(superuser());
+	args[3] = ObjectIdGetDatum(GetUserId());
+	fc_catalog_exec(&q, args, NULL, false, 0);
+	n = (int64) SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	for (i = 0; i < n; i++)
+	{
+		FcRun	   *run = fc_catalog_lock_run(ids[i], false);
+
+		/* recheck: it may have moved on while we waited for the lock */
+		if (run == NULL || (run->status != FC_STATUS_PENDING && run->status != FC_STATUS_WAITING))
+			continue;
+		run->status = FC_STATUS_DONE;
+		run->outcome = FC_OUTCOME_CANCELED;
+		run->has_done_at = true;
+		run->done_at = GetCurrentTransactionStartTimestamp();
+		fc_catalog_write_run(run);
+		canceled++;
+	}
+	return canceled;
+}

@@ -1,0 +1,94 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.h
+ *	  Executing flow runs: the directive loop, limits, life-cycle changes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FC_ENGINE_H
+#define FC_ENGINE_H
+
+#include "catalog.h"
+
+#define FC_DEFAULT_MAX_HOT_LOOP 1000
+
+/* One execution of a run, as the built-in actions see it. */
+typedef struct FcExec
+{
+	FcRun	   *run;			/* in exec_cxt; state replaced as actions run */
+	FcFlow	   *flow;
+	Jsonb	   *object;			/* the object row, or NULL */
+	Jsonb	   *context;		/* cached get_context(), or NULL when stale */
+	Jsonb	   *context_state;	/* the state the cached context was built from */
+	int			max_hot_loop;
+	int		   *counts;			/* hook calls per action index */
+	int			current;		/* action index being executed */
+	bool		returning;		/* running the return hook */
+	FcRunOutcome finish_outcome;	/* set by cancel/abort/... during execution */
+	char	   *finish_message;
+	MemoryContext exec_cxt;
+	struct FcExec *outer;		/* enclosing execution in this backend */
+} FcExec;
+
+/* get_context(): the run state plus "object" and "obj". */
+extern Jsonb *fc_engine_context(Jsonb *state, Jsonb *object);
+
+/* The cached context of the current execution step. */
+extern Jsonb *fc_exec_context(FcExec *exec);
+
+/* Append a line to a log string (empty messages ignored); returns the new log. */
+extern char *fc_log_append(const char *log, const char *message);
+
+/*
+ * Create a run, honouring activity, object table, limits and the trigger's
+ * reset_to_action.  Returns NULL when no run is created (not an error).
+ * check_visible: the caller must be able to see the flow.  Caller is
+ * connected to SPI.
+ */
+extern FcRun *fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
+								   Jsonb *state, int64 parent_run_id, int64 trigger_id,
+								   bool check_visible);
+
+/*
+ * Execute a run that the caller has locked (or just created).  Writes the
+ * run row once when execution stops and returns the run as written, or the
+ * run unchanged when it was not due.  Raises the engine's errors for
+ * broken waiting runs.  Caller is connected to SPI.
+ */
+extern FcRun *fc_engine_execute_locked(FcRun *run, int max_hot_loop);
+
+/* Lock and execute a run by id; NULL with a WARNING when not executable. */
+extern FcRun *fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible);
+
+/*
+ * Execute every runnable run (pending without continue_after, waiting and
+ * due), each at most once, skipping runs locked by other sessions; stop
+ * after max_runs (<= 0: no limit).  Each run executes in its own
+ * subtransaction, so one run's failure never undoes another's progress.
+ * Only runs of flows the current user can see, unless it is a superuser.
+ * The background worker's unit of work.  Returns how many were executed.
+ */
+extern int	fc_engine_continue_runs(int max_runs);
+
+/* Life-cycle changes used by the SQL functions; all return the run. */
+extern FcRun *fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
+							   bool only_if_not_done);
+extern FcRun *fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id,
+							  Jsonb *state, bool check_visible);
+extern FcRun *fc_engine_pause(int64 run_id);
+extern FcRun *fc_engine_resume(int64 run_id);
+extern FcRun *fc_engine_append_log(int64 run_id, const char *message);
+extern int64 fc_engine_cancel_for_object(Oid object_table, const char *object_id);
+
+/* Raise UNDEFINED_OBJECT unless the current user may see flows of owner. */
+extern void fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id);
+
+/*
+ * Run fn(arg) in a subtransaction as userid.  On error the subtransaction
+ * is rolled back and false is returned with *edata set; query cancel and
+ * shutdown are re-thrown.  The only catch-and-continue in flowcontrol.
+ */
+extern bool fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid,
+							  ErrorData **edata);
+
+#endif							/* FC_ENGINE_H */
