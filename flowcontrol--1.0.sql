@@ -490,6 +490,105 @@ END
 $$;
 
 ---------------------------------------------------------------------------
+-- Triggers
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol.trigger_flows(
+	trigger_name text,
+	object_table regclass DEFAULT NULL,
+	object_id text DEFAULT NULL,
+	state jsonb DEFAULT NULL,
+	immediate boolean DEFAULT false)
+RETURNS SETOF flowcontrol.flow_run
+AS 'MODULE_PATHNAME', 'flowcontrol_trigger_flows' LANGUAGE C ROWS 1;
+COMMENT ON FUNCTION flowcontrol.trigger_flows(text, regclass, text, jsonb, boolean)
+	IS 'fires a trigger name: starts the flows bound to it and wakes the runs waiting for it';
+
+CREATE FUNCTION flowcontrol.fire() RETURNS trigger
+AS 'MODULE_PATHNAME', 'flowcontrol_fire' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.fire()
+	IS 'AFTER ... FOR EACH ROW trigger function: fire(''name'' [, ''immediate'']) fires a trigger name for the row';
+
+CREATE FUNCTION flowcontrol._table_trigger_name(trigger_name text)
+RETURNS name
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN octet_length('flowcontrol_' || $1) <= 63 THEN ('flowcontrol_' || $1)::name
+				ELSE ('flowcontrol_' || left(md5($1), 16))::name END
+$$;
+COMMENT ON FUNCTION flowcontrol._table_trigger_name(text) IS 'internal: the name of the table trigger attach_trigger() creates';
+
+CREATE FUNCTION flowcontrol.attach_trigger(
+	table_name regclass,
+	trigger_name text,
+	events text[] DEFAULT '{INSERT,UPDATE}',
+	immediate boolean DEFAULT false,
+	label text DEFAULT '',
+	description text DEFAULT '')
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ev text;
+	evs text[] := '{}';
+BEGIN
+	IF table_name IS NULL OR trigger_name IS NULL THEN
+		RAISE EXCEPTION 'table_name and trigger_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- the table must have a single-column primary key
+	IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = table_name AND i.indisprimary
+				   AND i.indnkeyatts = 1) THEN
+		RAISE EXCEPTION 'table "%" has no single-column primary key', table_name
+			USING ERRCODE = 'invalid_object_definition',
+				  DETAIL = 'Flow runs are attached to rows by a primary key of one column.';
+	END IF;
+	IF events IS NULL OR cardinality(events) = 0 THEN
+		RAISE EXCEPTION 'events must name at least one of INSERT, UPDATE and DELETE'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH ev IN ARRAY events LOOP
+		IF ev IS NULL OR upper(ev) NOT IN ('INSERT', 'UPDATE', 'DELETE') THEN
+			RAISE EXCEPTION 'invalid event "%"', ev
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Events are INSERT, UPDATE and DELETE.';
+		END IF;
+		IF NOT upper(ev) = ANY (evs) THEN
+			evs := evs || upper(ev);
+		END IF;
+	END LOOP;
+	IF NOT EXISTS (SELECT FROM flowcontrol.trigger_type t WHERE t.name = attach_trigger.trigger_name) THEN
+		PERFORM flowcontrol.register_trigger(attach_trigger.trigger_name, table_name,
+											 coalesce(label, ''), coalesce(description, ''));
+	END IF;
+	EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION flowcontrol.fire(%L%s)',
+				   flowcontrol._table_trigger_name(attach_trigger.trigger_name),
+				   array_to_string(evs, ' OR '), table_name, attach_trigger.trigger_name,
+				   CASE WHEN immediate THEN ', ''immediate''' ELSE '' END);
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.attach_trigger(regclass, text, text[], boolean, text, text)
+	IS 'registers a trigger name (if new) and fires it for every inserted, updated or deleted row of a table';
+
+CREATE FUNCTION flowcontrol.detach_trigger(table_name regclass, trigger_name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tg name := flowcontrol._table_trigger_name(detach_trigger.trigger_name);
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = table_name AND t.tgname = tg) THEN
+		RAISE EXCEPTION 'table "%" has no flow trigger %', table_name, detach_trigger.trigger_name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	EXECUTE format('DROP TRIGGER %I ON %s', tg, table_name);
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.detach_trigger(regclass, text) IS 'removes the table trigger attach_trigger() created';
+
+---------------------------------------------------------------------------
 -- Defining flows
 ---------------------------------------------------------------------------
 

@@ -877,6 +877,26 @@ send_alert(FcExec *exec, FcPrepared *p)
 	return FC_DIR_CONTINUE;
 }
 
+static void
+check_trigger_exists(int64 trigger_id)
+{
+	static FcQuery q = {
+		"SELECT 1 FROM flowcontrol.trigger WHERE id = $1", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(trigger_id);
+	bool		exists;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	exists = SPI_processed > 0;
+	SPI_finish();
+	if (!exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("trigger " INT64_FORMAT " does not exist", trigger_id)));
+}
+
 static FcDirective
 call_builtin(FcExec *exec, FcAction *a, bool returning)
 {
@@ -909,6 +929,7 @@ call_builtin(FcExec *exec, FcAction *a, bool returning)
 		case FC_ACTION_DELAY:
 			return delay(exec, p);
 		case FC_ACTION_WAIT_FOR_TRIGGER:
+			check_trigger_exists(p->trigger);
 			exec->run->waiting_trigger_id = p->trigger;
 			exec->run->waiting_trigger_match_object = p->require_object;
 			exec->run->has_continue_after = false;

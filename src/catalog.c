@@ -467,8 +467,8 @@ fc_run_from_datum(Datum composite)
 	return run;
 }
 
-static void
-run_to_values(const FcRun *run, Datum *values, bool *nulls)
+void
+fc_run_to_values(const FcRun *run, Datum *values, bool *nulls)
 {
 	memset(nulls, 0, sizeof(bool) * Natts_fc_run);
 #define SET_ID(anum, v) \
@@ -518,7 +518,7 @@ fc_run_to_datum(const FcRun *run)
 	TupleDesc	tupdesc;
 	HeapTuple	tuple;
 
-	run_to_values(run, values, nulls);
+	fc_run_to_values(run, values, nulls);
 	tupdesc = lookup_rowtype_tupdesc(fc_catalog_type("flow_run"), -1);
 	tuple = heap_form_tuple(tupdesc, values, nulls);
 	ReleaseTupleDesc(tupdesc);
@@ -1236,4 +1236,123 @@ fc_catalog_fetch_object(Oid table, const char *object_id)
 	if (isnull)
 		return NULL;
 	return DatumGetJsonbPCopy(d);
+}
+
+/* ---------------------------------------------------------------------
+ * Triggers by name, cached alongside flows
+ * ---------------------------------------------------------------------
+ */
+typedef struct FcTriggerEntry
+{
+	char		name[NAMEDATALEN * 2];
+	FcTriggerList list;
+} FcTriggerEntry;
+
+static HTAB *trigger_cache = NULL;
+static uint64 trigger_cache_generation = 0;
+
+FcTriggerList *
+fc_catalog_get_triggers(const char *name)
+{
+	static FcQuery q = {
+		"SELECT t.id, t.flow_id, t.create_flow, t.condition, t.active_at, f.active_at,"
+		" COALESCE(f.owner, t.owner)::pg_catalog.oid"
+		" FROM flowcontrol.trigger t LEFT JOIN flowcontrol.flow f ON f.id = t.flow_id"
+		" WHERE t.trigger_name = $1 ORDER BY t.id",
+		1, {TEXTOID}
+	};
+	static FcQuery registered_q = {
+		"SELECT 1 FROM flowcontrol.trigger_type WHERE name = $1", 1, {TEXTOID}
+	};
+	static FcTriggerList empty = {false, 0, NULL};
+	bool		registered;
+	FcTriggerEntry *entry;
+	bool		found;
+	Datum		arg;
+	uint64		i;
+	uint64		generation;
+	MemoryContext old;
+
+	if (strlen(name) >= NAMEDATALEN * 2)
+		return &empty;
+
+	check_definition_cache();
+	if (trigger_cache == NULL || trigger_cache_generation != definition_generation)
+	{
+		HASHCTL		ctl;
+
+		/* lives in definition_cxt, so it went with the last cache reset */
+		ctl.keysize = NAMEDATALEN * 2;
+		ctl.entrysize = sizeof(FcTriggerEntry);
+		ctl.hcxt = definition_cxt;
+		trigger_cache = hash_create("flowcontrol trigger cache", 16, &ctl,
+									HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		trigger_cache_generation = definition_generation;
+	}
+	entry = hash_search(trigger_cache, name, HASH_FIND, &found);
+	if (found)
+		return &entry->list;
+
+	generation = fc_catalog_generation;
+	arg = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	fc_catalog_exec(&registered_q, &arg, NULL, true, 1);
+	registered = SPI_processed > 0;
+	fc_catalog_exec(&q, &arg, NULL, true, 0);
+
+	/* a query may process invalidations: then do not cache the answer */
+	check_definition_cache();
+	if (generation != fc_catalog_generation || trigger_cache_generation != definition_generation)
+	{
+		SPI_finish();
+		return fc_catalog_get_triggers(name);
+	}
+
+	old = MemoryContextSwitchTo(definition_cxt);
+	entry = hash_search(trigger_cache, name, HASH_ENTER, NULL);
+	entry->list.registered = registered;
+	entry->list.ntriggers = (int) SPI_processed;
+	entry->list.triggers = palloc0(sizeof(FcTrigger) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		FcTrigger  *t = &entry->list.triggers[i];
+		bool		isnull;
+		Datum		d;
+
+		t->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		t->flow_id = isnull ? 0 : DatumGetInt64(d);
+		t->create_flow = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		t->condition = SPI_getvalue(tup, desc, 4);
+		if (t->condition == NULL)
+			t->condition = pstrdup("");
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		t->has_active_at = !isnull;
+		if (!isnull)
+			t->active_at = DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		t->flow_has_active_at = !isnull;
+		if (!isnull)
+			t->flow_active_at = DatumGetTimestampTz(d);
+		t->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return &entry->list;
+}
+
+bool
+fc_trigger_is_active(const FcTrigger *trigger)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	if (!trigger->has_active_at || trigger->active_at > now)
+		return false;
+	if (trigger->flow_id != 0 &&
+		(!trigger->flow_has_active_at || trigger->flow_active_at > now))
+		return false;
+	return true;
 }

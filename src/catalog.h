@@ -179,6 +179,7 @@ typedef struct FcRun
 #define Natts_fc_run							17
 
 /* Conversions; results in CurrentMemoryContext. */
+extern void fc_run_to_values(const FcRun *run, Datum *values, bool *nulls);
 extern FcRun *fc_run_from_tuple(HeapTuple tuple, TupleDesc tupdesc);
 extern Datum fc_run_to_datum(const FcRun *run);
 extern FcRun *fc_run_from_datum(Datum composite);
@@ -287,5 +288,38 @@ extern Jsonb *fc_catalog_fetch_object(Oid table, const char *object_id);
 
 /* The object's key column: raises an error unless the table has a single-column primary key. */
 extern AttrNumber fc_catalog_object_key(Oid table, Oid *keytype);
+
+
+/* ---- Triggers (cached per trigger name) ---- */
+
+typedef struct FcTrigger
+{
+	int64		id;
+	int64		flow_id;		/* 0: none (create_flow is false) */
+	bool		create_flow;
+	char	   *condition;
+	bool		has_active_at;
+	TimestampTz active_at;
+	bool		flow_has_active_at;
+	TimestampTz flow_active_at;
+	Oid			owner;			/* the flow's owner, or the trigger's */
+} FcTrigger;
+
+typedef struct FcTriggerList
+{
+	bool		registered;		/* the name is in trigger_type */
+	int			ntriggers;
+	FcTrigger  *triggers;		/* ordered by id */
+} FcTriggerList;
+
+/*
+ * The triggers of this name (active or not), from the backend's trigger
+ * cache.  Valid until definitions change: callers that run user code
+ * while using it copy it first.
+ */
+extern FcTriggerList *fc_catalog_get_triggers(const char *name);
+
+/* Is the trigger active now (and its flow, if it has one)? */
+extern bool fc_trigger_is_active(const FcTrigger *trigger);
 
 #endif							/* FC_CATALOG_H */

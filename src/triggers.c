@@ -1,8 +1,487 @@
 /*-------------------------------------------------------------------------
  *
  * triggers.c
- *	  (placeholder)
+ *	  trigger_flows(), the fire() table trigger, attach/detach.
+ *
+ * Trigger names are a shared event space: firing a name starts (or wakes)
+ * the matching flows of every owner, whoever fires it.  Each trigger's
+ * condition is evaluated as its flow's owner, runs are created and written
+ * as the extension owner, and executed (when immediate) as their owner, so
+ * a role that only writes to a table with a flow trigger needs no rights
+ * on flowcontrol's tables and never borrows an owner's rights.
+ *
+ * fire() is on the write path of user tables, so the common cases are
+ * cheap: the triggers of a name come from a per-backend cache, and with no
+ * active trigger fire() returns before connecting to SPI; the object row
+ * is turned into jsonb only when some active trigger has a condition.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "catalog.h"
+#include "engine.h"
+#include "expr.h"
+#include "worker.h"
+
+/* What is being fired. */
+typedef struct FcFiring
+{
+	const char *name;
+	Oid			object_table;	/* InvalidOid: no object */
+	char	   *object_id;
+	Jsonb	   *state;			/* given state, or NULL */
+	bool		immediate;
+
+	/* fire(): the rows at hand; trigger_flows(): fetched per owner */
+	Relation	rel;
+	HeapTuple	new_tuple;		/* NEW (OLD for DELETE) */
+	HeapTuple	old_tuple;		/* OLD for UPDATE and DELETE, else NULL */
+	const char *tg_op;
+
+	/* the object as jsonb, for the owner it was read as */
+	Oid			object_owner;
+	bool		object_read;
+	Jsonb	   *object;
+	Jsonb	   *old;
+} FcFiring;
+
+/* ---------------------------------------------------------------------
+ * Rows as jsonb
+ * ---------------------------------------------------------------------
+ */
+typedef struct FcRowJson
+{
+	Oid			relid;			/* hash key */
+	FmgrInfo	flinfo;			/* to_jsonb(anyelement) set up for the rowtype */
+} FcRowJson;
+
+static HTAB *row_json_cache = NULL;
+
+static Jsonb *
+row_to_jsonb(Relation rel, HeapTuple tuple)
+{
+	Oid			relid = RelationGetRelid(rel);
+	FcRowJson  *entry;
+	bool		found;
+	Datum		row;
+
+	if (row_json_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(FcRowJson);
+		row_json_cache = hash_create("flowcontrol row to jsonb", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
+	}
+	entry = hash_search(row_json_cache, &relid, HASH_ENTER, &found);
+	if (!found || entry->flinfo.fn_expr == NULL ||
+		exprType(linitial(((FuncExpr *) entry->flinfo.fn_expr)->args)) != rel->rd_rel->reltype)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		FuncExpr   *expr;
+
+		fmgr_info_cxt(F_TO_JSONB, &entry->flinfo, TopMemoryContext);
+		/* to_jsonb() reads its argument's type from fn_expr */
+		expr = makeFuncExpr(F_TO_JSONB, JSONBOID,
+							list_make1(makeNullConst(rel->rd_rel->reltype, -1, InvalidOid)),
+							InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+		entry->flinfo.fn_expr = (Node *) expr;
+		MemoryContextSwitchTo(old);
+	}
+	row = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
+	return DatumGetJsonbP(FunctionCall1(&entry->flinfo, row));
+}
+
+/* May role read every row and column of rel without row-level security? */
+static bool
+reads_whole_table(Relation rel, Oid role)
+{
+	if (pg_class_aclcheck(RelationGetRelid(rel), role, ACL_SELECT) != ACLCHECK_OK)
+		return false;
+	if (!rel->rd_rel->relrowsecurity)
+		return true;
+	return superuser_arg(role) || has_bypassrls_privilege(role) ||
+		(rel->rd_rel->relowner == role && !rel->rd_rel->relforcerowsecurity);
+}
+
+/*
+ * The object (and old row) as owner sees them, for trigger conditions.
+ */
+static void
+read_object(FcFiring *f, Oid owner)
+{
+	if (f->object_read && f->object_owner == owner)
+		return;
+	f->object = NULL;
+	f->old = NULL;
+	f->object_owner = owner;
+	f->object_read = true;
+	if (!OidIsValid(f->object_table))
+		return;
+
+	if (f->rel != NULL)
+	{
+		if (!reads_whole_table(f->rel, owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("role \"%s\" cannot read table \"%s\" for the condition of trigger %s",
+							GetUserNameFromId(owner, false),
+							RelationGetRelationName(f->rel), f->name),
+					 errdetail("Trigger conditions see the row as the flow owner; the owner needs SELECT on the table, and row-level security must not hide rows from it.")));
+		f->object = row_to_jsonb(f->rel, f->new_tuple);
+		if (f->old_tuple)
+			f->old = row_to_jsonb(f->rel, f->old_tuple);
+	}
+	else
+	{
+		FcUserSwitch save;
+
+		fc_catalog_become(&save, owner);
+		f->object = fc_catalog_fetch_object(f->object_table, f->object_id);
+		fc_catalog_restore(&save);
+	}
+}
+
+/* The context a trigger condition sees. */
+static Jsonb *
+condition_context(FcFiring *f)
+{
+	Jsonb	   *base = fc_engine_context(f->state, f->object);
+	JsonbParseState *ps = NULL;
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbValue *res;
+
+	if (f->tg_op == NULL)
+		return base;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	it = JsonbIteratorInit(&base->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		(void) JsonbIteratorNext(&it, &v, true);
+		pushJsonbValue(&ps, WJB_KEY, &k);
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+	}
+	k.type = jbvString;
+	k.val.string.val = "old";
+	k.val.string.len = 3;
+	if (f->old)
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &f->old->root;
+		v.val.binary.len = VARSIZE(f->old) - VARHDRSZ;
+	}
+	else
+		v.type = jbvNull;
+	pushJsonbValue(&ps, WJB_KEY, &k);
+	pushJsonbValue(&ps, WJB_VALUE, &v);
+	k.val.string.val = "tg_op";
+	k.val.string.len = 5;
+	v.type = jbvString;
+	v.val.string.val = (char *) f->tg_op;
+	v.val.string.len = strlen(f->tg_op);
+	pushJsonbValue(&ps, WJB_KEY, &k);
+	pushJsonbValue(&ps, WJB_VALUE, &v);
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+static bool
+condition_holds(FcFiring *f, const FcTrigger *t)
+{
+	FcUserSwitch save;
+	bool		holds;
+
+	if (t->condition[0] == '\0')
+		return true;
+	read_object(f, t->owner);
+	fc_catalog_become(&save, t->owner);
+	holds = fc_expr_condition(t->condition, condition_context(f));
+	fc_catalog_restore(&save);
+	return holds;
+}
+
+/* Waiting runs woken by trigger t (locked, in id order). */
+static List *
+wake_waiting(FcFiring *f, const FcTrigger *t)
+{
+	static FcQuery q = {
+		"SELECT * FROM flowcontrol.flow_run"
+		" WHERE waiting_trigger_id = $1 AND status = 'waiting'"
+		" AND (continue_after IS NULL OR continue_after OPERATOR(pg_catalog.<=) pg_catalog.now())"
+		" AND (NOT waiting_trigger_match_object"
+		" OR (object_table IS NOT DISTINCT FROM $2::pg_catalog.oid::pg_catalog.regclass"
+		" AND object_id IS NOT DISTINCT FROM $3))"
+		" ORDER BY id FOR NO KEY UPDATE",
+		3, {INT8OID, OIDOID, TEXTOID}
+	};
+	Datum		args[3];
+	char		nulls[3] = "   ";
+	List	   *runs = NIL;
+	uint64		i;
+
+	args[0] = Int64GetDatum(t->id);
+	if (OidIsValid(f->object_table))
+	{
+		args[1] = ObjectIdGetDatum(f->object_table);
+		args[2] = CStringGetTextDatum(f->object_id);
+	}
+	else
+		nulls[1] = nulls[2] = 'n';
+	fc_catalog_exec(&q, args, nulls, false, 0);
+	for (i = 0; i < SPI_processed; i++)
+		runs = lappend(runs, fc_run_from_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc));
+	return runs;
+}
+
+/*
+ * Fire a trigger name; returns the runs created, reset or woken (executed
+ * when immediate).  Caller is connected to SPI.
+ */
+static List *
+fire_triggers(FcFiring *f, FcTriggerList *cached)
+{
+	List	   *result = NIL;
+	FcTrigger  *triggers;
+	int			n = 0;
+	int			i;
+
+	if (!cached->registered)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Trigger %s is not registered", f->name)));
+
+	/* copy the active ones: user code below may change definitions */
+	triggers = palloc(sizeof(FcTrigger) * Max(cached->ntriggers, 1));
+	for (i = 0; i < cached->ntriggers; i++)
+	{
+		if (!fc_trigger_is_active(&cached->triggers[i]))
+			continue;
+		triggers[n] = cached->triggers[i];
+		triggers[n].condition = pstrdup(cached->triggers[i].condition);
+		n++;
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		FcTrigger  *t = &triggers[i];
+
+		if (!condition_holds(f, t))
+			continue;
+
+		if (t->create_flow)
+		{
+			FcRun	   *run = fc_engine_create_run(t->flow_id, f->object_table, f->object_id,
+												   f->state, 0, t->id, false);
+
+			if (run == NULL)
+				continue;
+			if (f->immediate)
+				run = fc_engine_execute_locked(run, FC_DEFAULT_MAX_HOT_LOOP);
+			if (run != NULL)
+				result = lappend(result, run);
+		}
+		else
+		{
+			ListCell   *lc;
+
+			foreach(lc, wake_waiting(f, t))
+			{
+				FcRun	   *run = (FcRun *) lfirst(lc);
+
+				if (f->immediate)
+					run = fc_engine_execute_locked(run, FC_DEFAULT_MAX_HOT_LOOP);
+				else
+				{
+					run->waiting_trigger_id = 0;
+					run->has_continue_after = true;
+					run->continue_after = GetCurrentTransactionStartTimestamp();
+					fc_catalog_write_run(run);
+					fc_worker_wake_at_commit(0);
+				}
+				if (run != NULL)
+					result = lappend(result, run);
+			}
+		}
+	}
+	return result;
+}
+
+/*
+ * trigger_flows(trigger_name, object_table, object_id, state, immediate)
+ *		returns setof flow_run
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_trigger_flows);
+Datum
+flowcontrol_trigger_flows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FcFiring	f;
+	Oid			caller = GetUserId();
+	bool		is_super = superuser();
+	List	   *runs;
+	ListCell   *lc;
+	MemoryContext caller_cxt;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("trigger_name must not be NULL")));
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	memset(&f, 0, sizeof(f));
+	f.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	f.object_table = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	f.object_id = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	if (OidIsValid(f.object_table) != (f.object_id != NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("object_table and object_id must be given together")));
+	if (!PG_ARGISNULL(3))
+	{
+		f.state = PG_GETARG_JSONB_P(3);
+		if (!JB_ROOT_IS_OBJECT(f.state) || JB_ROOT_IS_SCALAR(f.state))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("state must be a JSON object")));
+	}
+	f.immediate = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
+
+	caller_cxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	runs = fire_triggers(&f, fc_catalog_get_triggers(f.name));
+
+	/* only the runs the caller may see */
+	foreach(lc, runs)
+	{
+		FcRun	   *run = (FcRun *) lfirst(lc);
+		FcFlow	   *flow = fc_catalog_get_flow(run->flow_id);
+		Datum		values[Natts_fc_run];
+		bool		nulls[Natts_fc_run];
+		MemoryContext old;
+
+		if (!is_super && (flow == NULL || !is_member_of_role(caller, flow->owner)))
+			continue;
+		old = MemoryContextSwitchTo(caller_cxt);
+		fc_run_to_values(run, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------
+ * fire(): AFTER ... FOR EACH ROW trigger function
+ * ---------------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_fire);
+Datum
+flowcontrol_fire(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	FcTriggerList *cached;
+	FcFiring	f;
+	AttrNumber	keyattnum;
+	Oid			keytype;
+	Datum		key;
+	bool		isnull;
+	Oid			outfunc;
+	bool		isvarlena;
+	int			i;
+	bool		any_active = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("flowcontrol.fire() must be called as a trigger")));
+	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_AFTER(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("flowcontrol.fire() must be an AFTER ... FOR EACH ROW trigger")));
+	trigger = td->tg_trigger;
+	if (trigger->tgnargs < 1 || trigger->tgnargs > 2 ||
+		(trigger->tgnargs == 2 && strcmp(trigger->tgargs[1], "immediate") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("flowcontrol.fire() takes a trigger name and optionally 'immediate'"),
+				 errdetail("Trigger \"%s\" on table \"%s\" was created with %d arguments.",
+						   trigger->tgname, RelationGetRelationName(td->tg_relation),
+						   trigger->tgnargs)));
+
+	/* the cheap way out: nothing listens to this name now */
+	cached = fc_catalog_get_triggers(trigger->tgargs[0]);
+	for (i = 0; i < cached->ntriggers; i++)
+		if (fc_trigger_is_active(&cached->triggers[i]))
+			any_active = true;
+	if (!any_active && cached->registered)
+		return PointerGetDatum(NULL);
+
+	memset(&f, 0, sizeof(f));
+	f.name = trigger->tgargs[0];
+	f.immediate = trigger->tgnargs == 2;
+	f.rel = td->tg_relation;
+	f.object_table = RelationGetRelid(td->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		f.new_tuple = td->tg_trigtuple;
+		f.tg_op = "INSERT";
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		f.new_tuple = td->tg_newtuple;
+		f.old_tuple = td->tg_trigtuple;
+		f.tg_op = "UPDATE";
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		f.new_tuple = td->tg_trigtuple;
+		f.old_tuple = td->tg_trigtuple;
+		f.tg_op = "DELETE";
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("flowcontrol.fire() fires on INSERT, UPDATE or DELETE")));
+
+	keyattnum = fc_catalog_object_key(f.object_table, &keytype);
+	key = heap_getattr(f.new_tuple, keyattnum, RelationGetDescr(f.rel), &isnull);
+	if (isnull)
+		elog(ERROR, "primary key of a row of \"%s\" is NULL", RelationGetRelationName(f.rel));
+	getTypeOutputInfo(keytype, &outfunc, &isvarlena);
+	f.object_id = OidOutputFunctionCall(outfunc, key);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) fire_triggers(&f, cached);
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
