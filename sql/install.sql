@@ -49,3 +49,14 @@ ORDER BY 1;
 DROP EXTENSION flowcontrol;
 CREATE EXTENSION flowcontrol;
 SELECT count(*) AS builtin_actions FROM flowcontrol.action_type;
+
+-- Later test files report errors through this helper: SQLSTATE and message,
+-- without the source locations psql's verbose mode would print.
+CREATE FUNCTION try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE statement;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
