@@ -73,6 +73,10 @@ extern FcToken *fc_expr_scan(const char *source, int len, int *ntokens);
  */
 extern void fc_expr_syntax_error(const char *source, int offset, int toklen,
 								 const char *msg) pg_attribute_noreturn();
+/* The same for source that is a "template" (or other what). */
+extern void fc_expr_syntax_error_in(const char *what, const char *source,
+									int offset, int toklen,
+									const char *msg) pg_attribute_noreturn();
 
 typedef enum FcExprKind
 {

@@ -80,6 +80,13 @@ void
 fc_expr_syntax_error(const char *source, int offset, int toklen,
 					 const char *msg)
 {
+	fc_expr_syntax_error_in("expression", source, offset, toklen, msg);
+}
+
+void
+fc_expr_syntax_error_in(const char *what, const char *source, int offset,
+						int toklen, const char *msg)
+{
 	int			srclen = strlen(source);
 	int			position = pg_mbstrlen_with_len(source, offset) + 1;
 	char	   *token = clip_text(source + offset, toklen,
@@ -89,7 +96,7 @@ fc_expr_syntax_error(const char *source, int offset, int toklen,
 	ereport(ERROR,
 			(errcode(ERRCODE_SYNTAX_ERROR),
 			 errmsg_internal(msg, token),
-			 errdetail("Position %d in expression: %s", position, shown)));
+			 errdetail("Position %d in %s: %s", position, what, shown)));
 	pg_unreachable();
 }
 
