@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 #include "catalog.h"
 #include "engine.h"
@@ -22,23 +23,61 @@ PG_FUNCTION_INFO_V1(flowcontrol_validate_expression);
 
 /*
  * evaluate(expression text, context jsonb DEFAULT '{}') returns jsonb
+ *
+ * The parsed expression is kept in fn_extra while the same source comes
+ * again (the usual case: one expression over many rows), so the backend's
+ * expression cache is neither consulted nor filled by ad-hoc expressions.
  */
+typedef struct FcEvaluateCache
+{
+	MemoryContext context;		/* holds source and expr */
+	char	   *source;
+	int			len;
+	FcExpr	   *expr;			/* NULL until a source parsed */
+} FcEvaluateCache;
+
 Datum
 flowcontrol_evaluate(PG_FUNCTION_ARGS)
 {
-	char	   *source;
+	text	   *source;
 	Jsonb	   *context = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	FcEvaluateCache *cache = (FcEvaluateCache *) fcinfo->flinfo->fn_extra;
+	int			len;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	source = PG_GETARG_TEXT_PP(0);
+	len = VARSIZE_ANY_EXHDR(source);
 
 	if (context != NULL && !JB_ROOT_IS_OBJECT(context))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expression context must be a jsonb object")));
 
-	PG_RETURN_JSONB_P(fc_expr_value(source, context));
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   sizeof(FcEvaluateCache));
+		cache->context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+											   "flowcontrol evaluate",
+											   ALLOCSET_SMALL_SIZES);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (cache->expr == NULL || cache->len != len ||
+		memcmp(cache->source, VARDATA_ANY(source), len) != 0)
+	{
+		MemoryContext old;
+
+		cache->expr = NULL;
+		MemoryContextReset(cache->context);
+		old = MemoryContextSwitchTo(cache->context);
+		cache->source = text_to_cstring(source);
+		cache->len = len;
+		cache->expr = fc_expr_parse(cache->source);
+		MemoryContextSwitchTo(old);
+	}
+
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(fc_expr_eval(cache->expr, context)));
 }
 
 /*
