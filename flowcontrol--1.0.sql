@@ -841,6 +841,33 @@ $$;
 COMMENT ON FUNCTION flowcontrol.deactivate_flow(bigint) IS 'makes a flow inactive: no new runs are created';
 
 ---------------------------------------------------------------------------
+-- Background worker (src/worker.c, doc/worker.md)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol._worker_status(
+	OUT worker integer, OUT pid integer, OUT state text,
+	OUT runs_executed bigint, OUT errors bigint, OUT last_error text,
+	OUT started_at timestamptz, OUT last_wakeup timestamptz, OUT next_wakeup timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'flowcontrol__worker_status' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION flowcontrol._worker_status()
+	IS 'state of the background launcher and workers, read from shared memory (no rows unless preloaded); see the view flowcontrol.workers';
+
+CREATE VIEW flowcontrol.workers WITH (security_invoker = true) AS
+	SELECT worker, pid, state, runs_executed, errors, last_error, started_at, last_wakeup, next_wakeup
+	FROM flowcontrol._worker_status();
+COMMENT ON VIEW flowcontrol.workers IS 'the background launcher (worker 0) and workers: one row per running process';
+COMMENT ON COLUMN flowcontrol.workers.worker IS 'worker number (1 .. flowcontrol.max_workers); 0 is the launcher';
+COMMENT ON COLUMN flowcontrol.workers.pid IS 'process id, as in pg_stat_activity';
+COMMENT ON COLUMN flowcontrol.workers.state IS 'starting, idle, running, disabled, waiting for extension, waiting for database, waiting for role, paused for DROP DATABASE, pausing after error, or waiting for a background worker slot';
+COMMENT ON COLUMN flowcontrol.workers.runs_executed IS 'runs this process has executed since it started (0 for the launcher)';
+COMMENT ON COLUMN flowcontrol.workers.errors IS 'errors that escaped a unit of work (workers) or workers that failed soon after starting (launcher); failures inside runs are recorded on the runs instead';
+COMMENT ON COLUMN flowcontrol.workers.last_error IS 'message of the last error counted in errors, or NULL';
+COMMENT ON COLUMN flowcontrol.workers.started_at IS 'when the process started';
+COMMENT ON COLUMN flowcontrol.workers.last_wakeup IS 'when the process last woke up to look for work';
+COMMENT ON COLUMN flowcontrol.workers.next_wakeup IS 'when it will look again unless woken sooner by a commit; NULL while working, or when it waits to be woken';
+
+---------------------------------------------------------------------------
 -- Privileges (keep this section last): nothing is granted to PUBLIC.  An
 -- administrator grants USAGE on the schema and EXECUTE / table privileges
 -- to the roles that define or start flows (see README.md).

@@ -3,31 +3,203 @@
  * worker.c
  *	  The background worker that executes runnable flow runs.
  *
- * (Placeholder until the worker lands: settings only.)
+ * With shared_preload_libraries = 'flowcontrol' the postmaster starts one
+ * "flowcontrol launcher" once recovery has finished (so a standby runs
+ * nothing until it is promoted).  The launcher connects to no database; it
+ * checks in the shared catalogs that flowcontrol.database and
+ * flowcontrol.role exist, waiting (with one LOG line) while they do not,
+ * and then starts flowcontrol.max_workers dynamic "flowcontrol worker"
+ * processes connected to that database.  It restarts a worker that exits,
+ * after a delay that grows while workers keep failing at start, so a
+ * misconfiguration never becomes a crash loop.
+ *
+ * A worker's loop is worker_spi's: do one unit of work, sleep on the latch,
+ * reload the configuration on SIGHUP, exit on SIGTERM (die) and on
+ * postmaster death.  The unit of work is fc_engine_continue_runs(), the
+ * function behind flowcontrol.continue_flowruns(), limited to
+ * flowcontrol.batch_size runs, followed by a query for the earliest future
+ * continue_after; the worker then sleeps until that time, at most
+ * flowcontrol.poll_interval ms, or until its latch is set.  An ERROR that
+ * escapes a unit of work is caught at the top of the loop (sigsetjmp, as
+ * in the autovacuum launcher): logged, counted, and followed by a pause of
+ * a second before the next unit, never by an exit.
+ *
+ * Wake-ups: the engine calls fc_worker_wake_at_commit() when it creates,
+ * resets or resumes a run (due now) or suspends one with a continue_after.
+ * The backend remembers the earliest time; an XACT_EVENT_COMMIT callback
+ * (after the commit is visible) compares it with the workers' planned
+ * wake-ups in shared memory and sets the latch of one worker when none
+ * plans to look at or before that time.  Aborted transactions wake nobody.
+ *
+ * Transaction boundaries: each unit of work is one transaction
+ * (StartTransactionCommand ... CommitTransactionCommand); each run inside
+ * it executes in its own subtransaction (the engine's), so one run's
+ * failure never undoes another's, and a crash rolls back only the
+ * uncommitted unit: a run is never lost and no committed step runs twice.
+ * The launcher uses short transactions for its catalog look-ups only.
+ *
+ * Locks: FcWorkerShared.mutex (a spinlock) protects every field of the
+ * shared state; it is held only to copy or update a few fields, never
+ * across a call that can error or sleep.  SetLatch() and kill() are called
+ * after releasing it.
+ *
+ * Invariants: a slot's pid is set by the process that owns it and cleared
+ * by that process's on_shmem_exit callback (a crash resets all of shared
+ * memory); next_wakeup is DT_NOEND while the owner is working or may need
+ * a wake-up at any time, DT_NOBEGIN while it must not be woken (disabled),
+ * and otherwise a time at or before which it will look for work again,
+ * with a snapshot taken after that time was published.  A committer that
+ * finds next_wakeup <= its wake time therefore needs to wake nobody.
+ *
+ * DROP DATABASE: PostgreSQL 15 does not terminate background workers
+ * connected to a database being dropped (it waits 5 s and fails), so a
+ * ProcessUtility hook, run by the dropping backend, sends SIGTERM to the
+ * workers of that database and keeps the launcher from starting new ones
+ * until the dropping transaction ends.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "utils/guc.h"
-#include "utils/timestamp.h"
+#include <signal.h>
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "catalog.h"
+#include "engine.h"
 #include "worker.h"
 
+/* a worker that exits sooner than this after its start counts as failing */
+#define FC_WORKER_MIN_LIFE_MS	10000
+/* restart delay after the first failure; doubles up to the maximum */
+#define FC_RESTART_DELAY_MS		1000
+#define FC_RESTART_DELAY_MAX_MS 60000
+/* pause after an ERROR escaped a unit of work */
+#define FC_ERROR_PAUSE_MS		1000
+#define FC_LAST_ERROR_LEN		256
+
+/* settings */
 bool		fc_enabled = true;
 char	   *fc_database = NULL;
+char	   *fc_role = NULL;
+int			fc_max_workers = 1;
+int			fc_poll_interval = 10000;
+int			fc_batch_size = 100;
 
+typedef enum FcWorkerState
+{
+	FC_WS_STARTING,
+	FC_WS_IDLE,
+	FC_WS_RUNNING,
+	FC_WS_DISABLED,
+	FC_WS_NO_EXTENSION,
+	FC_WS_NO_DATABASE,
+	FC_WS_NO_ROLE,
+	FC_WS_DROP_DATABASE,
+	FC_WS_ERROR_PAUSE,
+	FC_WS_NO_BGW_SLOT
+} FcWorkerState;
+
+static const char *const fc_state_names[] = {
+	"starting",
+	"idle",
+	"running",
+	"disabled",
+	"waiting for extension",
+	"waiting for database",
+	"waiting for role",
+	"paused for DROP DATABASE",
+	"pausing after error",
+	"waiting for a background worker slot"
+};
+
+/* One process's state, as shown by flowcontrol.workers. */
+typedef struct FcWorkerSlot
+{
+	pid_t		pid;			/* 0: no process */
+	Latch	   *latch;
+	FcWorkerState state;
+	int64		runs_executed;
+	int64		errors;
+	TimestampTz started_at;
+	TimestampTz last_wakeup;
+	TimestampTz next_wakeup;	/* see the invariants above */
+	char		last_error[FC_LAST_ERROR_LEN];
+} FcWorkerSlot;
+
+typedef struct FcWorkerShared
+{
+	slock_t		mutex;
+	Oid			database;		/* the workers' database, once one connected */
+	Oid			dropping_database;	/* DROP DATABASE of it in progress */
+	int			nworkers;
+	FcWorkerSlot launcher;
+	FcWorkerSlot workers[FLEXIBLE_ARRAY_MEMBER];
+} FcWorkerShared;
+
+static FcWorkerShared *fc_shared = NULL;
+static FcWorkerSlot *my_slot = NULL;
+static bool am_worker = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+
+/* backend-local: pending wake-up of this transaction */
+static bool xact_callback_registered = false;
+static bool wake_pending = false;
+static TimestampTz wake_pending_at = 0;
+static bool drop_guard_pending = false;
+static bool wake_all_pending = false;
+
+PG_FUNCTION_INFO_V1(flowcontrol__worker_status);
+
+/* ---------------------------------------------------------------------
+ * Settings
+ * ---------------------------------------------------------------------
+ */
 void
 fc_worker_define_settings(void)
 {
-	DefineCustomBoolVariable("flowcontrol.enabled",
-							 "Whether the background workers execute runnable flow runs.",
-							 NULL,
-							 &fc_enabled,
-							 true,
-							 PGC_SIGHUP,
-							 0,
-							 NULL, NULL, NULL);
+	DefineCustomIntVariable("flowcontrol.batch_size",
+							"Maximum number of runs a background worker executes in one transaction.",
+							NULL,
+							&fc_batch_size,
+							100, 1, 100000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 	DefineCustomStringVariable("flowcontrol.database",
 							   "Database in which the background workers execute flow runs.",
 							   NULL,
@@ -36,15 +208,930 @@ fc_worker_define_settings(void)
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("flowcontrol.enabled",
+							 "Whether the background workers execute runnable flow runs.",
+							 NULL,
+							 &fc_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("flowcontrol.max_workers",
+							"Number of background workers executing flow runs.",
+							NULL,
+							&fc_max_workers,
+							1, 0, 64,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("flowcontrol.poll_interval",
+							"Longest time a background worker sleeps without looking for work.",
+							NULL,
+							&fc_poll_interval,
+							10000, 1, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("flowcontrol.role",
+							   "Role as which the background workers connect; empty means the bootstrap superuser.",
+							   NULL,
+							   &fc_role,
+							   "",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("flowcontrol");
 }
 
-void
-fc_worker_register(void)
+/* ---------------------------------------------------------------------
+ * Shared memory
+ * ---------------------------------------------------------------------
+ */
+static Size
+worker_shmem_size(void)
 {
+	return add_size(offsetof(FcWorkerShared, workers),
+					mul_size(fc_max_workers, sizeof(FcWorkerSlot)));
+}
+
+static void
+worker_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(worker_shmem_size());
+}
+
+static void
+worker_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	fc_shared = ShmemInitStruct("flowcontrol workers", worker_shmem_size(), &found);
+	if (!found)
+	{
+		memset(fc_shared, 0, worker_shmem_size());
+		SpinLockInit(&fc_shared->mutex);
+		fc_shared->nworkers = fc_max_workers;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Update the calling process's slot. */
+static void
+slot_set(FcWorkerState state, TimestampTz next_wakeup)
+{
+	SpinLockAcquire(&fc_shared->mutex);
+	my_slot->state = state;
+	my_slot->next_wakeup = next_wakeup;
+	SpinLockRelease(&fc_shared->mutex);
+}
+
+/* on_shmem_exit: give the slot back. */
+static void
+slot_release(int code, Datum arg)
+{
+	if (fc_shared == NULL || my_slot == NULL)
+		return;
+	SpinLockAcquire(&fc_shared->mutex);
+	if (my_slot->pid == MyProcPid)
+	{
+		my_slot->pid = 0;
+		my_slot->latch = NULL;
+	}
+	SpinLockRelease(&fc_shared->mutex);
+	my_slot = NULL;
+}
+
+/* Take a slot for this process; false if another live process has it. */
+static bool
+slot_claim(FcWorkerSlot *slot)
+{
+	bool		ok = false;
+
+	SpinLockAcquire(&fc_shared->mutex);
+	if (slot->pid == 0 || (slot->pid != MyProcPid && kill(slot->pid, 0) != 0))
+	{
+		slot->pid = MyProcPid;
+		slot->latch = MyLatch;
+		slot->state = FC_WS_STARTING;
+		slot->started_at = GetCurrentTimestamp();
+		slot->next_wakeup = DT_NOEND;
+		slot->last_wakeup = 0;
+		slot->runs_executed = 0;
+		slot->errors = 0;
+		slot->last_error[0] = '\0';
+		ok = true;
+	}
+	SpinLockRelease(&fc_shared->mutex);
+	if (ok)
+	{
+		my_slot = slot;
+		on_shmem_exit(slot_release, (Datum) 0);
+	}
+	return ok;
+}
+
+/* ---------------------------------------------------------------------
+ * Wake-ups at commit
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Set the latch of one worker unless some worker already plans to look
+ * for work at or before wake_at.  Prefer a worker that is not in the
+ * middle of a unit of work.
+ */
+static void
+wake_workers(TimestampTz wake_at)
+{
+	Latch	   *latch = NULL;
+	int			best = -1;
+	bool		covered = false;
+	int			i;
+
+	SpinLockAcquire(&fc_shared->mutex);
+	if (fc_shared->database == MyDatabaseId)
+	{
+		for (i = 0; i < fc_shared->nworkers; i++)
+		{
+			FcWorkerSlot *w = &fc_shared->workers[i];
+
+			if (w->pid == 0)
+				continue;
+			if (w->next_wakeup <= wake_at)
+			{
+				covered = true;
+				break;
+			}
+			if (best < 0 ||
+				(fc_shared->workers[best].state == FC_WS_RUNNING &&
+				 w->state != FC_WS_RUNNING))
+				best = i;
+		}
+		if (!covered && best >= 0)
+		{
+			latch = fc_shared->workers[best].latch;
+			fc_shared->workers[best].next_wakeup = wake_at;
+		}
+	}
+	SpinLockRelease(&fc_shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/* Set the latch of every worker (and the launcher). */
+static void
+wake_all(void)
+{
+	Latch	   *latches[65];
+	int			n = 0;
+	int			i;
+
+	SpinLockAcquire(&fc_shared->mutex);
+	if (fc_shared->launcher.pid != 0)
+		latches[n++] = fc_shared->launcher.latch;
+	for (i = 0; i < fc_shared->nworkers && n < lengthof(latches); i++)
+		if (fc_shared->workers[i].pid != 0)
+			latches[n++] = fc_shared->workers[i].latch;
+	SpinLockRelease(&fc_shared->mutex);
+	for (i = 0; i < n; i++)
+		SetLatch(latches[i]);
+}
+
+static void
+end_drop_guard(void)
+{
+	drop_guard_pending = false;
+	SpinLockAcquire(&fc_shared->mutex);
+	fc_shared->dropping_database = InvalidOid;
+	SpinLockRelease(&fc_shared->mutex);
+	wake_all();
+}
+
+static void
+worker_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+			if (wake_pending)
+			{
+				wake_pending = false;
+				wake_workers(wake_pending_at);
+			}
+			if (drop_guard_pending)
+				end_drop_guard();
+			if (wake_all_pending)
+			{
+				wake_all_pending = false;
+				wake_all();
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* a prepared transaction's runs are found by polling */
+			wake_pending = false;
+			wake_all_pending = false;
+			if (drop_guard_pending)
+				end_drop_guard();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+ensure_xact_callback(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(worker_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
 }
 
 void
 fc_worker_wake_at_commit(TimestampTz wake_at)
 {
+	/* not preloaded, or a worker: it looks for work after each unit */
+	if (fc_shared == NULL || am_worker)
+		return;
+	ensure_xact_callback();
+	if (!wake_pending || wake_at < wake_pending_at)
+		wake_pending_at = wake_at;
+	wake_pending = true;
+}
+
+/* ---------------------------------------------------------------------
+ * DROP DATABASE, CREATE DATABASE, CREATE EXTENSION
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Before DROP DATABASE of the workers' database: keep the launcher from
+ * starting workers until this transaction ends, and terminate the workers
+ * so that the drop does not find them connected.
+ */
+static void
+stop_workers_for_drop(const char *dbname)
+{
+	Oid			dboid = get_database_oid(dbname, true);
+	pid_t		pids[64];
+	int			n = 0;
+	int			i;
+
+	if (!OidIsValid(dboid))
+		return;
+	SpinLockAcquire(&fc_shared->mutex);
+	if (fc_shared->database == dboid)
+	{
+		fc_shared->dropping_database = dboid;
+		for (i = 0; i < fc_shared->nworkers && n < lengthof(pids); i++)
+			if (fc_shared->workers[i].pid != 0)
+				pids[n++] = fc_shared->workers[i].pid;
+	}
+	SpinLockRelease(&fc_shared->mutex);
+	if (fc_shared->dropping_database != dboid)
+		return;
+	ensure_xact_callback();
+	drop_guard_pending = true;
+	for (i = 0; i < n; i++)
+		(void) kill(pids[i], SIGTERM);
+	ereport(DEBUG1,
+			(errmsg("terminating %d flowcontrol worker(s) for DROP DATABASE \"%s\"",
+					n, dbname)));
+}
+
+static void
+worker_process_utility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		wake = false;
+
+	if (fc_shared == NULL)
+		wake = false;
+	else if (IsA(parsetree, DropdbStmt))
+		stop_workers_for_drop(((DropdbStmt *) parsetree)->dbname);
+	else if (IsA(parsetree, CreatedbStmt))
+		wake = true;
+	else if (IsA(parsetree, CreateExtensionStmt) &&
+			 strcmp(((CreateExtensionStmt *) parsetree)->extname, "flowcontrol") == 0)
+		wake = true;
+
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
+								  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+
+	/*
+	 * The launcher waiting for its database, or workers waiting for the
+	 * extension, look again once this transaction has committed.
+	 */
+	if (wake)
+	{
+		ensure_xact_callback();
+		wake_all_pending = true;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Registration
+ * ---------------------------------------------------------------------
+ */
+static void
+fill_bgw(BackgroundWorker *bgw, const char *function, const char *type)
+{
+	memset(bgw, 0, sizeof(BackgroundWorker));
+	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	strlcpy(bgw->bgw_library_name, "flowcontrol", BGW_MAXLEN);
+	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(bgw->bgw_type, type, BGW_MAXLEN);
+}
+
+void
+fc_worker_register(void)
+{
+	BackgroundWorker bgw;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = worker_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = worker_shmem_startup;
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = worker_process_utility;
+
+	if (fc_max_workers == 0)
+		return;
+	fill_bgw(&bgw, "fc_worker_launcher_main", "flowcontrol launcher");
+	strlcpy(bgw.bgw_name, "flowcontrol launcher", BGW_MAXLEN);
+	bgw.bgw_restart_time = 10;
+	RegisterBackgroundWorker(&bgw);
+}
+
+/* ---------------------------------------------------------------------
+ * The launcher
+ * ---------------------------------------------------------------------
+ */
+typedef struct LauncherSlot
+{
+	BackgroundWorkerHandle *handle;
+	TimestampTz started;		/* when we last started it */
+	int			failures;		/* consecutive short-lived starts */
+	TimestampTz not_before;		/* restart delay */
+} LauncherSlot;
+
+static void
+launcher_set_state(FcWorkerState state, bool log_change, const char *detail)
+{
+	FcWorkerState old;
+
+	SpinLockAcquire(&fc_shared->mutex);
+	old = my_slot->state;
+	my_slot->state = state;
+	SpinLockRelease(&fc_shared->mutex);
+	if (old != state && log_change)
+		ereport(LOG,
+				(errmsg("flowcontrol launcher: %s", detail)));
+}
+
+/*
+ * The OID of the database or role with that name, or InvalidOid.  Connected
+ * to no database, the launcher cannot use the catalog indexes (nor the
+ * syscache); like the autovacuum launcher it scans the shared catalog.
+ * Caller is in a transaction.
+ */
+static Oid
+shared_catalog_lookup(Oid catalog, const char *name)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(rel, 0, NULL);
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		const char *tupname;
+		Oid			oid;
+
+		if (catalog == DatabaseRelationId)
+		{
+			Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+			tupname = NameStr(db->datname);
+			oid = db->oid;
+		}
+		else
+		{
+			Form_pg_authid role = (Form_pg_authid) GETSTRUCT(tup);
+
+			tupname = NameStr(role->rolname);
+			oid = role->oid;
+		}
+		if (strcmp(tupname, name) == 0)
+		{
+			result = oid;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * Start the worker of slot i; false when no background worker slot is
+ * free (max_worker_processes).
+ */
+static bool
+launcher_start_worker(LauncherSlot *ls, int i)
+{
+	BackgroundWorker bgw;
+
+	fill_bgw(&bgw, "fc_worker_main", "flowcontrol worker");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "flowcontrol worker %d", i + 1);
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	bgw.bgw_main_arg = Int32GetDatum(i);
+	bgw.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&bgw, &ls->handle))
+	{
+		ls->handle = NULL;
+		return false;
+	}
+	ls->started = GetCurrentTimestamp();
+	return true;
+}
+
+/*
+ * One pass: forget stopped workers, check the database and role, start the
+ * missing workers.  Returns how long to sleep (ms).
+ */
+static long
+launcher_pass(LauncherSlot *slots)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		sleep_ms = fc_poll_interval;
+	bool		need = false;
+	Oid			dropping;
+	Oid			dboid;
+	bool		role_ok;
+	int			i;
+
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		LauncherSlot *ls = &slots[i];
+		pid_t		pid;
+
+		if (ls->handle != NULL &&
+			GetBackgroundWorkerPid(ls->handle, &pid) == BGWH_STOPPED)
+		{
+			pfree(ls->handle);
+			ls->handle = NULL;
+			if (TimestampDifferenceExceeds(ls->started, now, FC_WORKER_MIN_LIFE_MS))
+				ls->failures = 0;
+			else
+			{
+				ls->failures++;
+				SpinLockAcquire(&fc_shared->mutex);
+				my_slot->errors++;
+				SpinLockRelease(&fc_shared->mutex);
+			}
+			ls->not_before = ls->failures == 0 ? 0 :
+				TimestampTzPlusMilliseconds(now,
+											Min(FC_RESTART_DELAY_MS << Min(ls->failures - 1, 6),
+												FC_RESTART_DELAY_MAX_MS));
+		}
+		if (ls->handle == NULL)
+		{
+			bool		taken;
+
+			SpinLockAcquire(&fc_shared->mutex);
+			taken = fc_shared->workers[i].pid != 0;
+			SpinLockRelease(&fc_shared->mutex);
+			/* a worker left over from before a launcher restart */
+			if (!taken)
+				need = true;
+		}
+	}
+
+	SpinLockAcquire(&fc_shared->mutex);
+	dropping = fc_shared->dropping_database;
+	SpinLockRelease(&fc_shared->mutex);
+	if (OidIsValid(dropping))
+	{
+		launcher_set_state(FC_WS_DROP_DATABASE, false, NULL);
+		return sleep_ms;
+	}
+	if (!need)
+	{
+		launcher_set_state(FC_WS_IDLE, false, NULL);
+		return sleep_ms;
+	}
+
+	StartTransactionCommand();
+	dboid = shared_catalog_lookup(DatabaseRelationId, fc_database);
+	role_ok = fc_role[0] == '\0' ||
+		OidIsValid(shared_catalog_lookup(AuthIdRelationId, fc_role));
+	CommitTransactionCommand();
+	if (!OidIsValid(dboid))
+	{
+		launcher_set_state(FC_WS_NO_DATABASE, true,
+						   psprintf("database \"%s\" does not exist; waiting for it to be created",
+									fc_database));
+		return sleep_ms;
+	}
+	if (!role_ok)
+	{
+		launcher_set_state(FC_WS_NO_ROLE, true,
+						   psprintf("role \"%s\" does not exist; waiting for it to be created",
+									fc_role));
+		return sleep_ms;
+	}
+
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		LauncherSlot *ls = &slots[i];
+		bool		taken;
+
+		if (ls->handle != NULL)
+			continue;
+		SpinLockAcquire(&fc_shared->mutex);
+		taken = fc_shared->workers[i].pid != 0;
+		SpinLockRelease(&fc_shared->mutex);
+		if (taken)
+			continue;
+		if (ls->not_before > now)
+		{
+			long		wait_ms = (long) ((ls->not_before - now + 999) / 1000);
+
+			sleep_ms = Min(sleep_ms, wait_ms);
+			continue;
+		}
+		if (!launcher_start_worker(ls, i))
+		{
+			launcher_set_state(FC_WS_NO_BGW_SLOT, true,
+							   "could not start a worker: no background worker slot free; consider increasing max_worker_processes");
+			return sleep_ms;
+		}
+	}
+	launcher_set_state(FC_WS_IDLE, false, NULL);
+	return sleep_ms;
+}
+
+void
+fc_worker_launcher_main(Datum main_arg)
+{
+	LauncherSlot *slots;
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (fc_shared == NULL || !slot_claim(&fc_shared->launcher))
+		proc_exit(0);
+
+	/* shared catalogs only: pg_database and pg_authid */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	slots = MemoryContextAllocZero(TopMemoryContext,
+								   sizeof(LauncherSlot) * fc_shared->nworkers);
+	loop_cxt = AllocSetContextCreate(TopMemoryContext,
+									 "flowcontrol launcher loop",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		long		sleep_ms;
+		TimestampTz now;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		now = GetCurrentTimestamp();
+		MemoryContextSwitchTo(loop_cxt);
+		sleep_ms = launcher_pass(slots);
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(loop_cxt);
+		SpinLockAcquire(&fc_shared->mutex);
+		my_slot->last_wakeup = now;
+		my_slot->next_wakeup = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sleep_ms);
+		SpinLockRelease(&fc_shared->mutex);
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The worker
+ * ---------------------------------------------------------------------
+ */
+
+/* Earliest continue_after of a waiting run that is not yet due. */
+static TimestampTz
+next_due_time(void)
+{
+	static FcQuery next_q = {
+		"SELECT pg_catalog.min(continue_after) FROM flowcontrol.flow_run"
+		" WHERE status = 'waiting' AND continue_after OPERATOR(pg_catalog.>) pg_catalog.now()",
+		0, {InvalidOid}
+	};
+	bool		isnull;
+	Datum		d;
+
+	fc_catalog_exec(&next_q, NULL, NULL, true, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? DT_NOEND : DatumGetTimestampTz(d);
+}
+
+/* Milliseconds from now until t, rounded up, within [0, poll_interval]. */
+static long
+ms_until(TimestampTz t, TimestampTz now)
+{
+	if (t <= now)
+		return 0;
+	if (t == DT_NOEND || t - now >= (TimestampTz) fc_poll_interval * 1000)
+		return fc_poll_interval;
+	return (long) ((t - now + 999) / 1000);
+}
+
+/*
+ * One unit of work in its own transaction.  Returns the time at which to
+ * look again (DT_NOEND: only when woken or after poll_interval) and sets
+ * *executed.
+ */
+static TimestampTz
+worker_unit(MemoryContext loop_cxt, int *executed, bool *no_extension)
+{
+	TimestampTz next = DT_NOEND;
+	int			n = 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "flowcontrol worker: continue_flowruns");
+
+	*no_extension = !OidIsValid(get_extension_oid("flowcontrol", true));
+	if (!*no_extension)
+	{
+		n = fc_engine_continue_runs(fc_batch_size);
+
+		/*
+		 * After progress look again at once: there may be more than a batch,
+		 * and runs that became due while we worked (suspended without a
+		 * time, child runs created here) are past the engine's id cursor.
+		 * Without progress sleep until the next continue_after; due runs
+		 * that other sessions hold locked must not make us spin.
+		 */
+		next = n > 0 ? 0 : next_due_time();
+	}
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(loop_cxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	*executed = n;
+	return next;
+}
+
+/*
+ * Recover from an ERROR that escaped a unit of work (we are back from
+ * siglongjmp): log it, record it in the slot, abort the transaction, and
+ * return to the loop's memory context.
+ */
+static void
+worker_recover(MemoryContext loop_cxt)
+{
+	ErrorData  *edata;
+
+	/* since not using PG_TRY, reset the error stack by hand */
+	error_context_stack = NULL;
+	HOLD_INTERRUPTS();
+	disable_all_timeouts(false);
+	QueryCancelPending = false;
+
+	EmitErrorReport();
+	MemoryContextSwitchTo(loop_cxt);
+	edata = CopyErrorData();
+
+	AbortCurrentTransaction();
+	LWLockReleaseAll();
+	pgstat_report_wait_end();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	SpinLockAcquire(&fc_shared->mutex);
+	my_slot->errors++;
+	strlcpy(my_slot->last_error, edata->message ? edata->message : "",
+			FC_LAST_ERROR_LEN);
+	SpinLockRelease(&fc_shared->mutex);
+
+	MemoryContextSwitchTo(TopMemoryContext);
+	FlushErrorState();
+	MemoryContextReset(loop_cxt);
+	RESUME_INTERRUPTS();
+}
+
+/* Exit quietly when our database is being dropped. */
+static void
+exit_if_database_dropped(void)
+{
+	Oid			dropping;
+
+	SpinLockAcquire(&fc_shared->mutex);
+	dropping = fc_shared->dropping_database;
+	SpinLockRelease(&fc_shared->mutex);
+	if (dropping == MyDatabaseId)
+	{
+		ereport(LOG,
+				(errmsg("flowcontrol worker exiting because database \"%s\" is being dropped",
+						fc_database)));
+		proc_exit(0);
+	}
+}
+
+void
+fc_worker_main(Datum main_arg)
+{
+	int			index = DatumGetInt32(main_arg);
+	sigjmp_buf	local_sigjmp_buf;
+	MemoryContext loop_cxt;
+
+	/* static: must survive siglongjmp */
+	static TimestampTz pause_until = 0;
+	static bool logged_no_extension = false;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	am_worker = true;
+
+	if (fc_shared == NULL || index < 0 || index >= fc_shared->nworkers ||
+		!slot_claim(&fc_shared->workers[index]))
+		proc_exit(0);
+
+	BackgroundWorkerInitializeConnection(fc_database,
+										 fc_role[0] != '\0' ? fc_role : NULL, 0);
+	SpinLockAcquire(&fc_shared->mutex);
+	fc_shared->database = MyDatabaseId;
+	SpinLockRelease(&fc_shared->mutex);
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext,
+									 "flowcontrol worker loop",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+	{
+		worker_recover(loop_cxt);
+		pause_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												  Min(FC_ERROR_PAUSE_MS, fc_poll_interval));
+	}
+	PG_exception_stack = &local_sigjmp_buf;
+
+	for (;;)
+	{
+		TimestampTz now;
+		TimestampTz next;
+		FcWorkerState state = FC_WS_IDLE;
+		int			executed = 0;
+		bool		no_extension = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		exit_if_database_dropped();
+		MemoryContextSwitchTo(loop_cxt);
+
+		now = GetCurrentTimestamp();
+		SpinLockAcquire(&fc_shared->mutex);
+		my_slot->last_wakeup = now;
+		SpinLockRelease(&fc_shared->mutex);
+
+		if (now < pause_until)
+		{
+			/* after an error: let nothing but the pause end wake us */
+			state = FC_WS_ERROR_PAUSE;
+			next = pause_until;
+			slot_set(state, pause_until);
+		}
+		else if (!fc_enabled)
+		{
+			/* committers must not wake a disabled worker */
+			state = FC_WS_DISABLED;
+			next = DT_NOEND;
+			slot_set(state, DT_NOBEGIN);
+		}
+		else
+		{
+			/* working: any committer may need to wake us again */
+			slot_set(FC_WS_RUNNING, DT_NOEND);
+			next = worker_unit(loop_cxt, &executed, &no_extension);
+			if (no_extension)
+			{
+				state = FC_WS_NO_EXTENSION;
+				if (!logged_no_extension)
+					ereport(LOG,
+							(errmsg("flowcontrol worker: extension \"flowcontrol\" is not installed in database \"%s\"; waiting",
+									fc_database)));
+				logged_no_extension = true;
+			}
+			else
+				logged_no_extension = false;
+			now = GetCurrentTimestamp();
+			SpinLockAcquire(&fc_shared->mutex);
+			my_slot->runs_executed += executed;
+			my_slot->state = state;
+			/* waiting for the extension: a commit's wake-up is welcome */
+			my_slot->next_wakeup = no_extension ? DT_NOEND :
+				Min(next, TimestampTzPlusMilliseconds(now, fc_poll_interval));
+			SpinLockRelease(&fc_shared->mutex);
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 ms_until(next, GetCurrentTimestamp()),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		MemoryContextReset(loop_cxt);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * flowcontrol._worker_status(): the rows of the view flowcontrol.workers
+ * ---------------------------------------------------------------------
+ */
+static void
+status_row(ReturnSetInfo *rsinfo, int index, const FcWorkerSlot *s)
+{
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	values[0] = Int32GetDatum(index);
+	values[1] = Int32GetDatum((int32) s->pid);
+	values[2] = CStringGetTextDatum(fc_state_names[s->state]);
+	values[3] = Int64GetDatum(s->runs_executed);
+	values[4] = Int64GetDatum(s->errors);
+	if (s->last_error[0] != '\0')
+		values[5] = CStringGetTextDatum(s->last_error);
+	else
+		nulls[5] = true;
+	values[6] = TimestampTzGetDatum(s->started_at);
+	if (s->last_wakeup != 0)
+		values[7] = TimestampTzGetDatum(s->last_wakeup);
+	else
+		nulls[7] = true;
+	if (!TIMESTAMP_NOT_FINITE(s->next_wakeup) && s->state != FC_WS_RUNNING)
+		values[8] = TimestampTzGetDatum(s->next_wakeup);
+	else
+		nulls[8] = true;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+Datum
+flowcontrol__worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FcWorkerSlot *copy;
+	int			n;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (fc_shared == NULL)
+		PG_RETURN_VOID();
+
+	/* copy under the spinlock, build tuples after releasing it */
+	n = fc_shared->nworkers + 1;
+	copy = palloc(sizeof(FcWorkerSlot) * n);
+	SpinLockAcquire(&fc_shared->mutex);
+	copy[0] = fc_shared->launcher;
+	for (i = 1; i < n; i++)
+		copy[i] = fc_shared->workers[i - 1];
+	SpinLockRelease(&fc_shared->mutex);
+
+	for (i = 0; i < n; i++)
+		if (copy[i].pid != 0)
+			status_row(rsinfo, i, &copy[i]);
+	PG_RETURN_VOID();
 }
