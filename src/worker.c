@@ -384,6 +384,34 @@ wake_workers(TimestampTz wake_at)
 		SetLatch(latch);
 }
 
+/*
+ * A worker that found a full batch wakes one sleeping peer to share the
+ * rest; that peer, finding a full batch too, wakes the next.
+ */
+static void
+wake_peer(void)
+{
+	Latch	   *latch = NULL;
+	int			i;
+
+	SpinLockAcquire(&fc_shared->mutex);
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		FcWorkerSlot *w = &fc_shared->workers[i];
+
+		if (w != my_slot && w->pid != 0 && w->state == FC_WS_IDLE &&
+			w->next_wakeup > 0)
+		{
+			latch = w->latch;
+			w->next_wakeup = 0;
+			break;
+		}
+	}
+	SpinLockRelease(&fc_shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
 /* Set the latch of every worker (and the launcher). */
 static void
 wake_all(void)
@@ -1068,6 +1096,8 @@ fc_worker_main(Datum main_arg)
 			my_slot->next_wakeup = no_extension ? DT_NOEND :
 				Min(next, TimestampTzPlusMilliseconds(now, fc_poll_interval));
 			SpinLockRelease(&fc_shared->mutex);
+			if (executed >= fc_batch_size)
+				wake_peer();
 		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
