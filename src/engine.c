@@ -765,17 +765,28 @@ fc_engine_continue_runs(int max_runs)
 	/*
 	 * Claim a batch of runnable runs in id order, skipping locked ones; the
 	 * id cursor makes each run execute at most once per call even when it
-	 * is runnable again afterwards.
+	 * is runnable again afterwards.  Pending and due waiting runs are
+	 * claimed by two scans of their partial indexes (one OR over both would
+	 * be planned as a scan of the primary key that reads every done run);
+	 * rows one scan locked beyond the batch stay locked by us and come
+	 * first in the next batch.
 	 */
+#define FC_CLAIM_VISIBLE \
+		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id" \
+		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))" \
+		" ORDER BY r.id LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED)"
 	static FcQuery claim_q = {
-		"SELECT r.* FROM flowcontrol.flow_run r"
-		" WHERE r.id > $1 AND ((r.status = 'pending' AND r.continue_after IS NULL)"
-		" OR (r.status = 'waiting' AND r.continue_after OPERATOR(pg_catalog.<=) pg_catalog.now()))"
-		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id"
-		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))"
-		" ORDER BY r.id LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED",
+		"WITH p AS (SELECT r.* FROM flowcontrol.flow_run r"
+		" WHERE r.id > $1 AND r.status = 'pending' AND r.continue_after IS NULL"
+		FC_CLAIM_VISIBLE
+		", w AS (SELECT r.* FROM flowcontrol.flow_run r"
+		" WHERE r.id > $1 AND r.status = 'waiting'"
+		" AND r.continue_after OPERATOR(pg_catalog.<=) pg_catalog.now()"
+		FC_CLAIM_VISIBLE
+		" SELECT c.* FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2",
 		4, {INT8OID, INT4OID, BOOLOID, OIDOID}
 	};
+#undef FC_CLAIM_VISIBLE
 	int64		last_id = 0;
 	int			executed = 0;
 	bool		is_super = superuser();
