@@ -700,7 +700,7 @@ END
 $$;
 COMMENT ON FUNCTION flowcontrol._define_actions(bigint, bigint, jsonb, text) IS 'internal: the action tree part of define_flow()';
 
-CREATE FUNCTION flowcontrol.define_flow(definition jsonb)
+CREATE FUNCTION flowcontrol._define_flow(definition jsonb, object_table regclass)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -719,6 +719,7 @@ BEGIN
 	IF flowcontrol._typed(d, 'name', 'string', 'flow definition') IS NULL THEN
 		RAISE EXCEPTION 'key "name" is required in flow definition' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM flowcontrol._typed(d, 'object_table', 'string', 'flow definition');
 	FOREACH k IN ARRAY ARRAY['max_concurrent', 'max_per_object', 'max_concurrent_per_object'] LOOP
 		IF flowcontrol._typed(d, k, 'number', 'flow definition') IS NOT NULL
 		   AND (d OPERATOR(pg_catalog.->>) k)::numeric OPERATOR(pg_catalog.<) 0 THEN
@@ -735,7 +736,7 @@ BEGIN
 			coalesce((flowcontrol._typed(d, 'max_concurrent', 'number', 'flow definition'))::integer, 0),
 			coalesce((flowcontrol._typed(d, 'max_per_object', 'number', 'flow definition'))::integer, 0),
 			coalesce((flowcontrol._typed(d, 'max_concurrent_per_object', 'number', 'flow definition'))::integer, 1),
-			(flowcontrol._typed(d, 'object_table', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}')::regclass,
+			_define_flow.object_table,
 			coalesce(flowcontrol._typed(d, 'condition', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}', ''))
 	RETURNING f.id INTO new_id;
 
@@ -759,6 +760,18 @@ BEGIN
 	END IF;
 	RETURN new_id;
 END
+$$;
+COMMENT ON FUNCTION flowcontrol._define_flow(jsonb, regclass) IS 'internal: define_flow() once object_table is resolved';
+
+-- Without SET search_path, so that "object_table" is looked up in the
+-- caller's search path; everything here is schema-qualified.
+CREATE FUNCTION flowcontrol.define_flow(definition jsonb)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+	SELECT flowcontrol._define_flow($1,
+		CASE WHEN pg_catalog.jsonb_typeof($1 OPERATOR(pg_catalog.->) 'object_table') OPERATOR(pg_catalog.=) 'string'
+			 THEN ($1 OPERATOR(pg_catalog.->>) 'object_table')::pg_catalog.regclass END)
 $$;
 COMMENT ON FUNCTION flowcontrol.define_flow(jsonb) IS 'creates a whole flow (actions and triggers) from one JSON document; returns its id';
 
