@@ -888,7 +888,7 @@ check_trigger_exists(int64 trigger_id)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	exists = SPI_processed > 0;
 	SPI_finish();
 	if (!exists)

@@ -171,8 +171,7 @@ fc_catalog_restore(const FcUserSwitch *save)
 }
 
 int
-fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
-				bool read_only, long tcount)
+fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 {
 	FcUserSwitch save;
 	int			rc;
@@ -197,7 +196,7 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
 	}
 
 	fc_catalog_become(&save, fc_catalog_extension_owner());
-	rc = SPI_execute_plan(q->plan, values, nulls, read_only, tcount);
+	rc = SPI_execute_plan(q->plan, values, nulls, false, tcount);
 	fc_catalog_restore(&save);
 	PopOverrideSearchPath();
 
@@ -254,7 +253,7 @@ fc_catalog_lookup_filter(const char *name)
 	arg = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	{
 		Oid			fn = InvalidOid;
 
@@ -556,7 +555,7 @@ fc_catalog_lock_run(int64 run_id, bool skip_locked)
 	};
 	Datum		arg = Int64GetDatum(run_id);
 
-	fc_catalog_exec(skip_locked ? &skip_q : &wait_q, &arg, NULL, false, 1);
+	fc_catalog_exec(skip_locked ? &skip_q : &wait_q, &arg, NULL, 1);
 	return first_run_or_null();
 }
 
@@ -568,7 +567,7 @@ fc_catalog_read_run(int64 run_id)
 	};
 	Datum		arg = Int64GetDatum(run_id);
 
-	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	return first_run_or_null();
 }
 
@@ -614,7 +613,7 @@ fc_catalog_write_run(const FcRun *run)
 		nulls[11] = 'n';
 	values[12] = JsonbPGetDatum(run->state);
 
-	fc_catalog_exec(&q, values, nulls, false, 0);
+	fc_catalog_exec(&q, values, nulls, 0);
 	if (SPI_processed != 1)
 		elog(ERROR, "flow run " INT64_FORMAT " disappeared while it was being written", run->id);
 }
@@ -653,7 +652,7 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 		values[5] = Int64GetDatum(trigger_id);
 	else
 		nulls[5] = 'n';
-	fc_catalog_exec(&q, values, nulls, false, 0);
+	fc_catalog_exec(&q, values, nulls, 0);
 	return first_run_or_null();
 }
 
@@ -793,7 +792,7 @@ load_action_types(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	connected = true;
-	fc_catalog_exec(&q, NULL, NULL, true, 0);
+	fc_catalog_exec(&q, NULL, NULL, 0);
 
 	old = MemoryContextSwitchTo(definition_cxt);
 	for (i = 0; i < SPI_processed; i++)
@@ -899,7 +898,7 @@ load_flow(int64 flow_id)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	fc_catalog_exec(&flow_q, &arg, NULL, true, 1);
+	fc_catalog_exec(&flow_q, &arg, NULL, 1);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -934,7 +933,7 @@ load_flow(int64 flow_id)
 	flow->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
 	MemoryContextSwitchTo(old);
 
-	fc_catalog_exec(&actions_q, &arg, NULL, true, 0);
+	fc_catalog_exec(&actions_q, &arg, NULL, 0);
 	old = MemoryContextSwitchTo(cxt);
 	n = (int) SPI_processed;
 	flow->nactions = n;
@@ -1297,9 +1296,9 @@ fc_catalog_get_triggers(const char *name)
 	arg = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	fc_catalog_exec(&registered_q, &arg, NULL, true, 1);
+	fc_catalog_exec(&registered_q, &arg, NULL, 1);
 	registered = SPI_processed > 0;
-	fc_catalog_exec(&q, &arg, NULL, true, 0);
+	fc_catalog_exec(&q, &arg, NULL, 0);
 
 	/* a query may process invalidations: then do not cache the answer */
 	check_definition_cache();

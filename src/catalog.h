@@ -73,11 +73,12 @@ typedef struct FcQuery
 
 /*
  * Execute q with the given arguments (nulls as for SPI_execute_plan: ' '
- * or 'n'; NULL for none) as the extension owner.  The caller must be
+ * or 'n'; NULL for none) as the extension owner, with a fresh snapshot
+ * (so it sees what earlier commands of this transaction did, and at READ
+ * COMMITTED what other transactions committed).  The caller must be
  * connected to SPI.  Returns the SPI result code; rows are in SPI_tuptable.
  */
-extern int	fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
-							bool read_only, long tcount);
+extern int	fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount);
 
 /* ---- Enums, in the order of their SQL labels ---- */
 

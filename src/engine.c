@@ -229,7 +229,7 @@ count_query(FcQuery *q, Datum *values, const char *nulls)
 {
 	bool		isnull;
 
-	fc_catalog_exec(q, values, nulls, false, 1);
+	fc_catalog_exec(q, values, nulls, 1);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
@@ -289,7 +289,7 @@ trigger_reset_action(int64 trigger_id)
 	bool		isnull;
 	Datum		d;
 
-	fc_catalog_exec(&q, &arg, NULL, false, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	if (SPI_processed == 0)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -318,7 +318,16 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("object_table and object_id must be given together")));
 	if (OidIsValid(object_table))
-		(void) fc_catalog_object_key(object_table, NULL);
+	{
+		Oid			keytype;
+		Oid			infunc;
+		Oid			ioparam;
+
+		/* the key must name a row of the table: its text must be valid input */
+		(void) fc_catalog_object_key(object_table, &keytype);
+		getTypeInputInfo(keytype, &infunc, &ioparam);
+		(void) OidInputFunctionCall(infunc, (char *) object_id, ioparam, -1);
+	}
 
 	if (OidIsValid(flow->object_table) && flow->object_table != object_table)
 		return NULL;
@@ -349,7 +358,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 			}
 			else
 				nulls[1] = nulls[2] = 'n';
-			fc_catalog_exec(&first_q, args, nulls, false, 1);
+			fc_catalog_exec(&first_q, args, nulls, 1);
 			if (SPI_processed == 0)
 				return NULL;
 			run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -804,7 +813,7 @@ fc_engine_continue_runs(int max_runs)
 		args[1] = Int32GetDatum(limit);
 		args[2] = BoolGetDatum(is_super);
 		args[3] = ObjectIdGetDatum(user);
-		fc_catalog_exec(&claim_q, args, NULL, false, 0);
+		fc_catalog_exec(&claim_q, args, NULL, 0);
 		n = (int) SPI_processed;
 		runs = palloc(sizeof(FcRun *) * Max(n, 1));
 		for (i = 0; i < n; i++)
@@ -1047,7 +1056,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 	args[1] = CStringGetTextDatum(object_id);
 	args[2] = BoolGetDatum(superuser());
 	args[3] = ObjectIdGetDatum(GetUserId());
-	fc_catalog_exec(&q, args, NULL, false, 0);
+	fc_catalog_exec(&q, args, NULL, 0);
 	n = (int64) SPI_processed;
 	ids = palloc(sizeof(int64) * Max(n, 1));
 	for (i = 0; i < n; i++)

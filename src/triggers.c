@@ -253,7 +253,7 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 	}
 	else
 		nulls[1] = nulls[2] = 'n';
-	fc_catalog_exec(&q, args, nulls, false, 0);
+	fc_catalog_exec(&q, args, nulls, 0);
 	for (i = 0; i < SPI_processed; i++)
 		runs = lappend(runs, fc_run_from_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc));
 	return runs;
