@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -28,7 +29,12 @@ fc_worker_define_settings(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
-	DefineCustomStringVariable("flowcontrol.database",
+	/*
+	 * Postmaster-level settings can only be defined while preloading;
+	 * without preloading there is no worker for them to configure.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("flowcontrol.database",
 							   "Database in which the background workers execute flow runs.",
 							   NULL,
 							   &fc_database,
