@@ -20,7 +20,7 @@ DATA = flowcontrol--1.0.sql
 
 REGRESS = install expressions expressions_filters registry definition engine actions triggers
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=./regress.conf
-ISOLATION =
+ISOLATION = limits claims trigger_during_run
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./regress.conf
 TAP_TESTS = 1
 
