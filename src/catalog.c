@@ -1079,7 +1079,8 @@ typedef struct FcObjectPlan
 {
 	Oid			relid;			/* hash key */
 	bool		valid;			/* cleared by relcache invalidation */
-	SPIPlanPtr	plan;
+	SPIPlanPtr	plan;			/* the row as jsonb */
+	SPIPlanPtr	lock_plan;		/* lock the row FOR NO KEY UPDATE */
 	Oid			keytype;
 	Oid			infunc;
 	Oid			ioparam;
@@ -1168,7 +1169,10 @@ get_object_plan(Oid table)
 		return entry;
 	if (found && entry->plan)
 		SPI_freeplan(entry->plan);
+	if (found && entry->lock_plan)
+		SPI_freeplan(entry->lock_plan);
 	entry->plan = NULL;
+	entry->lock_plan = NULL;
 	entry->valid = false;
 
 	attnum = fc_catalog_object_key(table, &keytype);
@@ -1207,13 +1211,43 @@ get_object_plan(Oid table)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
 			 SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
+	entry->plan = plan;
+
+	/* the same row, locked: "SELECT 1 FROM ... FOR NO KEY UPDATE" */
+	{
+		char	   *from = strstr(sql.data, " FROM ");
+		char	   *lock_sql = psprintf("SELECT 1%s FOR NO KEY UPDATE", from);
+
+		plan = SPI_prepare(lock_sql, 1, &keytype);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", lock_sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		entry->lock_plan = plan;
+	}
 	pfree(sql.data);
 
-	entry->plan = plan;
 	entry->keytype = keytype;
 	getTypeInputInfo(keytype, &entry->infunc, &entry->ioparam);
 	entry->valid = true;
 	return entry;
+}
+
+bool
+fc_catalog_lock_object(Oid table, const char *object_id)
+{
+	FcObjectPlan *op = get_object_plan(table);
+	Datum		key;
+	int			rc;
+	FcUserSwitch save;
+
+	key = OidInputFunctionCall(op->infunc, (char *) object_id, op->ioparam, -1);
+	fc_catalog_become(&save, fc_catalog_extension_owner());
+	rc = SPI_execute_plan(op->lock_plan, &key, NULL, false, 1);
+	fc_catalog_restore(&save);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed > 0;
 }
 
 Jsonb *

@@ -287,6 +287,12 @@ extern bool fc_flow_is_active(const FcFlow *flow);
  */
 extern Jsonb *fc_catalog_fetch_object(Oid table, const char *object_id);
 
+/*
+ * Lock the object row FOR NO KEY UPDATE, as the extension owner; false if
+ * there is no such row (visible to us).  Caller is connected to SPI.
+ */
+extern bool fc_catalog_lock_object(Oid table, const char *object_id);
+
 /* The object's key column: raises an error unless the table has a single-column primary key. */
 extern AttrNumber fc_catalog_object_key(Oid table, Oid *keytype);
 

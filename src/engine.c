@@ -233,9 +233,21 @@ count_query(FcQuery *q, Datum *values, const char *nulls)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Would a new run for this flow (and object) exceed a limit? */
+/*
+ * Would a new run for this flow (and object) exceed a limit?
+ *
+ * Counting runs is only safe against concurrent creations while the count
+ * and the insert are serialized: flow-wide by an advisory lock of the flow
+ * (one per flow and transaction), per object by the lock on the object's
+ * row, which a table trigger's transaction already holds and which, unlike
+ * an advisory lock per object, does not use up the shared lock table in a
+ * transaction that creates runs for many rows.  An object row that is not
+ * there (deleted, or not yet visible to us) falls back to an advisory lock
+ * of (flow, object).
+ */
 static bool
-limits_reached(const FcFlow *flow, Oid object_table, const char *object_id)
+limits_reached(const FcFlow *flow, Oid object_table, const char *object_id,
+			   bool object_locked)
 {
 	static FcQuery concurrent_q = {
 		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
@@ -266,7 +278,8 @@ limits_reached(const FcFlow *flow, Oid object_table, const char *object_id)
 	if (!per_object)
 		return false;
 
-	lock_limit(flow->id, object_table, object_id);
+	if (!object_locked && !fc_catalog_lock_object(object_table, object_id))
+		lock_limit(flow->id, object_table, object_id);
 	args[1] = ObjectIdGetDatum(object_table);
 	args[2] = CStringGetTextDatum(object_id);
 	if (flow->max_per_object > 0 &&
@@ -299,12 +312,12 @@ trigger_reset_action(int64 trigger_id)
 FcRun *
 fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 					 Jsonb *state, int64 parent_run_id, int64 trigger_id,
-					 bool check_visible)
+					 int flags)
 {
 	FcFlow	   *flow = fc_catalog_get_flow(flow_id);
 	FcRun	   *run;
 
-	if (check_visible || flow == NULL)
+	if ((flags & FC_CREATE_CHECK_VISIBLE) || flow == NULL)
 		fc_engine_check_visible(flow, "flow", flow_id);
 
 	if (!fc_flow_is_active(flow))
@@ -367,7 +380,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		}
 	}
 
-	if (limits_reached(flow, object_table, object_id))
+	if (limits_reached(flow, object_table, object_id, (flags & FC_CREATE_OBJECT_LOCKED) != 0))
 		return NULL;
 
 	run = fc_catalog_insert_run(flow_id, object_table, object_id, state,

@@ -297,7 +297,8 @@ fire_triggers(FcFiring *f, FcTriggerList *cached)
 		if (t->create_flow)
 		{
 			FcRun	   *run = fc_engine_create_run(t->flow_id, f->object_table, f->object_id,
-												   f->state, 0, t->id, false);
+												   f->state, 0, t->id,
+												   f->rel ? FC_CREATE_OBJECT_LOCKED : 0);
 
 			if (run == NULL)
 				continue;
