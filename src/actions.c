@@ -1031,6 +1031,7 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("Action %s is missing or not found", a->type->name)));
 
+	fc_catalog_check_execute(fn);
 	fmgr_info(fn, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, 3, InvalidOid, NULL, NULL);
 	run->status = FC_STATUS_RUNNING;

@@ -38,6 +38,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -147,6 +148,15 @@ fc_catalog_type(const char *name)
 	if (!OidIsValid(typid))
 		elog(ERROR, "type flowcontrol.%s does not exist", name);
 	return typid;
+}
+
+void
+fc_catalog_check_execute(Oid fn)
+{
+	AclResult	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
 }
 
 Oid

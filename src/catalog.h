@@ -30,6 +30,13 @@ extern Oid	fc_catalog_namespace(void);
 /* OID of a type in the extension's schema (flow_run, directive, ...). */
 extern Oid	fc_catalog_type(const char *name);
 
+/*
+ * Raise INSUFFICIENT_PRIVILEGE unless the current user may execute fn.
+ * Functions called through fmgr skip the executor's permission check, so
+ * every call of a user's function (actions, filters) makes this one.
+ */
+extern void fc_catalog_check_execute(Oid fn);
+
 /* Role that owns the extension (and so its tables). */
 extern Oid	fc_catalog_extension_owner(void);
 
