@@ -30,7 +30,9 @@ SELECT what FROM trap.calls;
 TRUNCATE trap.calls;
 
 -- install, define, start, trigger, execute, export, all under that path
-DROP EXTENSION flowcontrol;
+SET client_min_messages = warning;
+DROP EXTENSION flowcontrol CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION flowcontrol;
 CREATE TABLE public.parcel (id bigint PRIMARY KEY, status text);
 CREATE FUNCTION public.ship(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb, OUT directive flowcontrol.directive)
@@ -77,4 +79,5 @@ SELECT flowcontrol.detach_trigger('public.parcel', 'parcel_saved');
 -- not one trap was sprung
 RESET search_path;
 SELECT what, count(*) FROM trap.calls GROUP BY what ORDER BY what;
+SET client_min_messages = warning;
 DROP SCHEMA trap CASCADE;
