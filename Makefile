@@ -18,9 +18,9 @@ PGFILEDESC = "flowcontrol - workflows inside PostgreSQL"
 EXTENSION = flowcontrol
 DATA = flowcontrol--1.0.sql
 
-REGRESS = install expressions expressions_filters registry definition engine actions triggers
+REGRESS ?= install expressions expressions_filters registry definition engine actions triggers privileges diagram errors hostile
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=./regress.conf
-ISOLATION =
+ISOLATION ?= limits claims trigger_during_run
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./regress.conf
 TAP_TESTS = 1
 

@@ -700,7 +700,7 @@ END
 $$;
 COMMENT ON FUNCTION flowcontrol._define_actions(bigint, bigint, jsonb, text) IS 'internal: the action tree part of define_flow()';
 
-CREATE FUNCTION flowcontrol.define_flow(definition jsonb)
+CREATE FUNCTION flowcontrol._define_flow(definition jsonb, object_table regclass)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -719,6 +719,7 @@ BEGIN
 	IF flowcontrol._typed(d, 'name', 'string', 'flow definition') IS NULL THEN
 		RAISE EXCEPTION 'key "name" is required in flow definition' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM flowcontrol._typed(d, 'object_table', 'string', 'flow definition');
 	FOREACH k IN ARRAY ARRAY['max_concurrent', 'max_per_object', 'max_concurrent_per_object'] LOOP
 		IF flowcontrol._typed(d, k, 'number', 'flow definition') IS NOT NULL
 		   AND (d OPERATOR(pg_catalog.->>) k)::numeric OPERATOR(pg_catalog.<) 0 THEN
@@ -735,7 +736,7 @@ BEGIN
 			coalesce((flowcontrol._typed(d, 'max_concurrent', 'number', 'flow definition'))::integer, 0),
 			coalesce((flowcontrol._typed(d, 'max_per_object', 'number', 'flow definition'))::integer, 0),
 			coalesce((flowcontrol._typed(d, 'max_concurrent_per_object', 'number', 'flow definition'))::integer, 1),
-			(flowcontrol._typed(d, 'object_table', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}')::regclass,
+			_define_flow.object_table,
 			coalesce(flowcontrol._typed(d, 'condition', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}', ''))
 	RETURNING f.id INTO new_id;
 
@@ -760,6 +761,18 @@ BEGIN
 	RETURN new_id;
 END
 $$;
+COMMENT ON FUNCTION flowcontrol._define_flow(jsonb, regclass) IS 'internal: define_flow() once object_table is resolved';
+
+-- Without SET search_path, so that "object_table" is looked up in the
+-- caller's search path; everything here is schema-qualified.
+CREATE FUNCTION flowcontrol.define_flow(definition jsonb)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+	SELECT flowcontrol._define_flow($1,
+		CASE WHEN pg_catalog.jsonb_typeof($1 OPERATOR(pg_catalog.->) 'object_table') OPERATOR(pg_catalog.=) 'string'
+			 THEN ($1 OPERATOR(pg_catalog.->>) 'object_table')::pg_catalog.regclass END)
+$$;
 COMMENT ON FUNCTION flowcontrol.define_flow(jsonb) IS 'creates a whole flow (actions and triggers) from one JSON document; returns its id';
 
 CREATE FUNCTION flowcontrol._export_actions(flow_id bigint, parent_id bigint)
@@ -780,7 +793,7 @@ COMMENT ON FUNCTION flowcontrol._export_actions(bigint, bigint) IS 'internal: th
 
 CREATE FUNCTION flowcontrol.export_flow(flow_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -839,6 +852,255 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION flowcontrol.deactivate_flow(bigint) IS 'makes a flow inactive: no new runs are created';
+
+---------------------------------------------------------------------------
+-- Diagrams
+---------------------------------------------------------------------------
+
+CREATE FUNCTION flowcontrol._action_label(action text, config jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT left(CASE
+		WHEN action IN ('IfAction', 'WhileLoopAction') THEN coalesce(nullif(config->>'condition', ''), 'False')
+		WHEN action IN ('LeaveAction', 'BreakAction') THEN
+			CASE WHEN coalesce(config->>'condition', '') = '' THEN 'always' ELSE 'if ' || (config->>'condition') END
+		WHEN action = 'ForLoopAction' THEN
+			format('%s from %s to %s', coalesce(nullif(config->>'var_name', ''), 'counter'),
+				   coalesce(config->>'start', '0'), coalesce(config->>'end', '0'))
+			|| CASE WHEN coalesce((config->>'step')::int, 1) <> 1 THEN ' step ' || (config->>'step') ELSE '' END
+		WHEN action IN ('SetStateAction', 'UpdateStateAction') THEN
+			coalesce((SELECT string_agg(format('%s = %s', key,
+						CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' ELSE value::text END), ', ' ORDER BY key)
+					  FROM jsonb_each(config->'state')), '')
+		WHEN action = 'StartFlowAction' THEN 'flow ' || (config->>'start_flow')
+			|| CASE WHEN (config->>'immediate')::boolean THEN ', immediate' ELSE '' END
+		WHEN action = 'DelayAction' THEN
+			concat_ws(', ',
+				nullif(config->>'base_date_template', ''),
+				CASE WHEN config ? 'months' THEN '+' || (config->>'months') || ' months' END,
+				CASE WHEN config ? 'seconds' THEN '+' || (config->>'seconds') || ' s' END,
+				CASE WHEN config ? 'weekday' THEN (ARRAY['Mon','Tue','Wed','Thu','Fri','Sat','Sun'])[(config->>'weekday')::int + 1] END,
+				CASE WHEN config ? 'time' THEN 'at ' || (config->>'time') END,
+				config->>'timezone')
+		WHEN action = 'WaitForTriggerAction' THEN 'trigger ' || (config->>'trigger')
+		WHEN action = 'SendAlertAction' THEN coalesce(nullif(config->>'subject', ''), config->>'body', '')
+		WHEN action = 'AbortAction' THEN ''
+		WHEN config = '{}' THEN ''
+		ELSE config::text
+	END, 80)
+$$;
+COMMENT ON FUNCTION flowcontrol._action_label(text, jsonb) IS 'internal: the short description of an action flow_diagram() shows';
+
+CREATE FUNCTION flowcontrol.flow_diagram(flow_id bigint, format text DEFAULT 'mermaid')
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	f record;
+	a record;
+	dot boolean;
+	lines text[] := '{}';
+	info jsonb := '{}';		-- id -> {parent, next, first, loop, node}
+	target text;
+	cur text;
+	label text;
+	shape text;
+	n record;
+BEGIN
+	IF format IS NULL OR lower(format) NOT IN ('mermaid', 'dot') THEN
+		RAISE EXCEPTION 'unknown diagram format "%"', format
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Formats are mermaid and dot.';
+	END IF;
+	dot := lower(format) = 'dot';
+	SELECT * INTO f FROM flowcontrol.flow x WHERE x.id = flow_diagram.flow_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'flow % does not exist', flow_diagram.flow_id USING ERRCODE = 'undefined_object';
+	END IF;
+
+	-- the tree: each action's parent, next sibling and first child, and
+	-- its node name, numbered depth first
+	FOR a IN
+		WITH RECURSIVE x AS (
+			SELECT y.id, y.parent_id, y.action, y.position,
+				   lead(y.id) OVER (PARTITION BY y.parent_id ORDER BY y.position, y.id) AS next_id,
+				   (SELECT c.id FROM flowcontrol.flow_action c WHERE c.parent_id = y.id
+					ORDER BY c.position, c.id LIMIT 1) AS first_id
+			FROM flowcontrol.flow_action y WHERE y.flow_id = flow_diagram.flow_id),
+		tree AS (
+			SELECT x.*, ARRAY[x.position::bigint, x.id] AS path FROM x WHERE x.parent_id IS NULL
+			UNION ALL
+			SELECT x.*, tree.path || ARRAY[x.position::bigint, x.id] FROM x JOIN tree ON x.parent_id = tree.id)
+		SELECT tree.*, row_number() OVER (ORDER BY tree.path) AS n FROM tree
+	LOOP
+		info := info || jsonb_build_object(a.id::text, jsonb_build_object(
+			'parent', a.parent_id, 'next', a.next_id, 'first', a.first_id, 'node', 'n' || a.n,
+			'loop', a.action IN ('WhileLoopAction', 'ForLoopAction')));
+	END LOOP;
+
+	IF dot THEN
+		lines := lines || 'digraph flow {'::text || '  rankdir=TB;'::text
+			|| '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];'::text
+			|| '  edge [fontname="Helvetica", fontsize=9];'::text
+			|| format('  start [shape=oval, style=filled, fillcolor="#e8e8e8", label="%s"];',
+					  flowcontrol._dot_escape(f.name || CASE WHEN f.condition <> '' THEN E'\nif ' || f.condition ELSE '' END));
+	ELSE
+		lines := lines || 'flowchart TD'::text
+			|| format('    start(["%s"])',
+					  flowcontrol._mermaid_escape(f.name || CASE WHEN f.condition <> '' THEN E'\nif ' || f.condition ELSE '' END));
+	END IF;
+
+	-- nodes
+	FOR a IN
+		SELECT x.id, x.action, x.config, x.description
+		FROM flowcontrol.flow_action x WHERE x.flow_id = flow_diagram.flow_id
+		ORDER BY substr(info->x.id::text->>'node', 2)::int
+	LOOP
+		label := a.action;
+		IF flowcontrol._action_label(a.action, a.config) <> '' THEN
+			label := label || E'\n' || flowcontrol._action_label(a.action, a.config);
+		END IF;
+		IF a.description <> '' THEN
+			label := label || E'\n' || a.description;
+		END IF;
+		IF dot THEN
+			shape := CASE WHEN a.action IN ('IfAction', 'WhileLoopAction') THEN 'diamond'
+						  WHEN a.action = 'ForLoopAction' THEN 'hexagon'
+						  WHEN a.action IN ('DelayAction', 'WaitForTriggerAction') THEN 'parallelogram'
+						  ELSE 'box' END;
+			lines := lines || format('  %s [shape=%s, label="%s"];', info->a.id::text->>'node', shape,
+									 flowcontrol._dot_escape(label));
+		ELSE
+			lines := lines || format(CASE WHEN a.action IN ('IfAction', 'WhileLoopAction') THEN '    %s{"%s"}'
+										  WHEN a.action = 'ForLoopAction' THEN '    %s{{"%s"}}'
+										  WHEN a.action IN ('DelayAction', 'WaitForTriggerAction') THEN '    %s[/"%s"/]'
+										  ELSE '    %s["%s"]' END,
+									 info->a.id::text->>'node', flowcontrol._mermaid_escape(label));
+		END IF;
+	END LOOP;
+	IF dot THEN
+		lines := lines || '  stop [shape=oval, style=filled, fillcolor="#e8e8e8", label="end"];'::text;
+	ELSE
+		lines := lines || '    stop(["end"])'::text;
+	END IF;
+
+	-- edges: into the first root, into children, on to the next action
+	SELECT info->x.id::text->>'node' INTO target FROM flowcontrol.flow_action x
+	WHERE x.flow_id = flow_diagram.flow_id AND x.parent_id IS NULL ORDER BY x.position, x.id LIMIT 1;
+	lines := lines || flowcontrol._diagram_edge(dot, 'start', coalesce(target, 'stop'), NULL, false);
+	FOR a IN
+		SELECT x.id, x.action, x.config, info->x.id::text->>'node' AS node
+		FROM flowcontrol.flow_action x WHERE x.flow_id = flow_diagram.flow_id
+		ORDER BY substr(info->x.id::text->>'node', 2)::int
+	LOOP
+		IF info->a.id::text->>'first' IS NOT NULL THEN
+			lines := lines || flowcontrol._diagram_edge(dot, a.node, info->(info->a.id::text->>'first')->>'node',
+				CASE a.action WHEN 'IfAction' THEN 'true' WHEN 'WhileLoopAction' THEN 'while true'
+							  WHEN 'ForLoopAction' THEN 'each' ELSE 'enter' END, false);
+		END IF;
+		IF a.action = 'AbortAction' THEN
+			lines := lines || flowcontrol._diagram_edge(dot, a.node, 'stop', 'abort', true);
+			CONTINUE;
+		END IF;
+		-- where control goes when this action continues
+		n := flowcontrol._diagram_next(info, a.id::text);
+		label := CASE WHEN a.action IN ('IfAction', 'WhileLoopAction') THEN 'false'
+					  WHEN a.action = 'ForLoopAction' THEN 'done'
+					  WHEN n.via_loop THEN 'repeat' END;
+		-- an unconditional leave or break never continues
+		IF a.action NOT IN ('LeaveAction', 'BreakAction') OR coalesce(a.config->>'condition', '') <> '' THEN
+			lines := lines || flowcontrol._diagram_edge(dot, a.node, n.target, label, n.via_loop);
+		END IF;
+		-- leave returns to the parent, break goes on after it
+		IF a.action IN ('LeaveAction', 'BreakAction') THEN
+			cur := info->a.id::text->>'parent';
+			IF cur IS NULL THEN
+				lines := lines || flowcontrol._diagram_edge(dot, a.node, 'stop', lower(left(a.action, -6)), true);
+			ELSIF a.action = 'LeaveAction' AND (info->cur->>'loop')::boolean THEN
+				lines := lines || flowcontrol._diagram_edge(dot, a.node, info->cur->>'node', 'leave', true);
+			ELSE
+				n := flowcontrol._diagram_next(info, cur);
+				lines := lines || flowcontrol._diagram_edge(dot, a.node, n.target, lower(left(a.action, -6)), true);
+			END IF;
+		END IF;
+	END LOOP;
+
+	IF dot THEN
+		lines := lines || '}'::text;
+	END IF;
+	RETURN array_to_string(lines, E'\n');
+END
+$$;
+COMMENT ON FUNCTION flowcontrol.flow_diagram(bigint, text)
+	IS 'the action tree as a Mermaid (default) or Graphviz DOT diagram';
+
+CREATE FUNCTION flowcontrol._diagram_next(info jsonb, id text, OUT target text, OUT via_loop boolean)
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur text := id;
+BEGIN
+	via_loop := false;
+	LOOP
+		IF info->cur->>'next' IS NOT NULL THEN
+			target := info->(info->cur->>'next')->>'node';
+			RETURN;
+		END IF;
+		IF info->cur->>'parent' IS NULL THEN
+			target := 'stop';
+			RETURN;
+		END IF;
+		cur := info->cur->>'parent';
+		IF (info->cur->>'loop')::boolean THEN
+			target := info->cur->>'node';
+			via_loop := true;
+			RETURN;
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol._diagram_next(jsonb, text)
+	IS 'internal: where flow_diagram() draws control going after an action continues';
+
+CREATE FUNCTION flowcontrol._mermaid_escape(label text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT replace(replace(replace(replace(replace(replace(label,
+		'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'), '|', '#124;'), E'\n', '<br/>')
+$$;
+COMMENT ON FUNCTION flowcontrol._mermaid_escape(text) IS 'internal: a label for a quoted Mermaid node';
+
+CREATE FUNCTION flowcontrol._dot_escape(label text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT replace(replace(replace(label, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n')
+$$;
+COMMENT ON FUNCTION flowcontrol._dot_escape(text) IS 'internal: a label for a quoted Graphviz string';
+
+CREATE FUNCTION flowcontrol._diagram_edge(dot boolean, source text, target text, label text, dashed boolean)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN dot THEN
+		format('  %s -> %s', source, target)
+		|| CASE WHEN label IS NOT NULL OR dashed THEN
+			' [' || concat_ws(', ', CASE WHEN label IS NOT NULL THEN format('label="%s"', flowcontrol._dot_escape(label)) END,
+							  CASE WHEN dashed THEN 'style=dashed' END) || ']'
+		   ELSE '' END || ';'
+	ELSE
+		format('    %s %s%s %s', source, CASE WHEN dashed THEN '-.->' ELSE '-->' END,
+			   CASE WHEN label IS NOT NULL THEN '|' || flowcontrol._mermaid_escape(label) || '|' ELSE '' END, target)
+	END
+$$;
+COMMENT ON FUNCTION flowcontrol._diagram_edge(boolean, text, text, text, boolean) IS 'internal: one edge of a flow_diagram()';
 
 ---------------------------------------------------------------------------
 -- Background worker (src/worker.c, doc/worker.md)

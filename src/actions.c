@@ -705,7 +705,7 @@ start_flow(FcExec *exec, FcPrepared *p)
 								 pass_object ? run->object_table : InvalidOid,
 								 pass_object ? run->object_id : NULL,
 								 p->pass_state ? run->state : NULL,
-								 run->id, 0, true);
+								 run->id, 0, FC_CREATE_CHECK_VISIBLE);
 	if (child == NULL)
 		ereport(NOTICE,
 				(errmsg("flow run for flow " INT64_FORMAT " was not started: a limit of the flow was reached or its object table differs",
@@ -888,7 +888,7 @@ check_trigger_exists(int64 trigger_id)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	exists = SPI_processed > 0;
 	SPI_finish();
 	if (!exists)
@@ -1031,6 +1031,7 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("Action %s is missing or not found", a->type->name)));
 
+	fc_catalog_check_execute(fn);
 	fmgr_info(fn, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, 3, InvalidOid, NULL, NULL);
 	run->status = FC_STATUS_RUNNING;

@@ -38,6 +38,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -149,6 +150,15 @@ fc_catalog_type(const char *name)
 	return typid;
 }
 
+void
+fc_catalog_check_execute(Oid fn)
+{
+	AclResult	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
+}
+
 Oid
 fc_catalog_extension_owner(void)
 {
@@ -171,8 +181,7 @@ fc_catalog_restore(const FcUserSwitch *save)
 }
 
 int
-fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
-				bool read_only, long tcount)
+fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 {
 	FcUserSwitch save;
 	int			rc;
@@ -197,7 +206,7 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
 	}
 
 	fc_catalog_become(&save, fc_catalog_extension_owner());
-	rc = SPI_execute_plan(q->plan, values, nulls, read_only, tcount);
+	rc = SPI_execute_plan(q->plan, values, nulls, false, tcount);
 	fc_catalog_restore(&save);
 	PopOverrideSearchPath();
 
@@ -254,7 +263,7 @@ fc_catalog_lookup_filter(const char *name)
 	arg = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	{
 		Oid			fn = InvalidOid;
 
@@ -556,7 +565,7 @@ fc_catalog_lock_run(int64 run_id, bool skip_locked)
 	};
 	Datum		arg = Int64GetDatum(run_id);
 
-	fc_catalog_exec(skip_locked ? &skip_q : &wait_q, &arg, NULL, false, 1);
+	fc_catalog_exec(skip_locked ? &skip_q : &wait_q, &arg, NULL, 1);
 	return first_run_or_null();
 }
 
@@ -568,7 +577,7 @@ fc_catalog_read_run(int64 run_id)
 	};
 	Datum		arg = Int64GetDatum(run_id);
 
-	fc_catalog_exec(&q, &arg, NULL, true, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	return first_run_or_null();
 }
 
@@ -614,7 +623,7 @@ fc_catalog_write_run(const FcRun *run)
 		nulls[11] = 'n';
 	values[12] = JsonbPGetDatum(run->state);
 
-	fc_catalog_exec(&q, values, nulls, false, 0);
+	fc_catalog_exec(&q, values, nulls, 0);
 	if (SPI_processed != 1)
 		elog(ERROR, "flow run " INT64_FORMAT " disappeared while it was being written", run->id);
 }
@@ -653,7 +662,7 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 		values[5] = Int64GetDatum(trigger_id);
 	else
 		nulls[5] = 'n';
-	fc_catalog_exec(&q, values, nulls, false, 0);
+	fc_catalog_exec(&q, values, nulls, 0);
 	return first_run_or_null();
 }
 
@@ -793,7 +802,7 @@ load_action_types(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	connected = true;
-	fc_catalog_exec(&q, NULL, NULL, true, 0);
+	fc_catalog_exec(&q, NULL, NULL, 0);
 
 	old = MemoryContextSwitchTo(definition_cxt);
 	for (i = 0; i < SPI_processed; i++)
@@ -899,7 +908,7 @@ load_flow(int64 flow_id)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	fc_catalog_exec(&flow_q, &arg, NULL, true, 1);
+	fc_catalog_exec(&flow_q, &arg, NULL, 1);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -934,7 +943,7 @@ load_flow(int64 flow_id)
 	flow->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
 	MemoryContextSwitchTo(old);
 
-	fc_catalog_exec(&actions_q, &arg, NULL, true, 0);
+	fc_catalog_exec(&actions_q, &arg, NULL, 0);
 	old = MemoryContextSwitchTo(cxt);
 	n = (int) SPI_processed;
 	flow->nactions = n;
@@ -1080,7 +1089,8 @@ typedef struct FcObjectPlan
 {
 	Oid			relid;			/* hash key */
 	bool		valid;			/* cleared by relcache invalidation */
-	SPIPlanPtr	plan;
+	SPIPlanPtr	plan;			/* the row as jsonb */
+	SPIPlanPtr	lock_plan;		/* lock the row FOR NO KEY UPDATE */
 	Oid			keytype;
 	Oid			infunc;
 	Oid			ioparam;
@@ -1169,7 +1179,10 @@ get_object_plan(Oid table)
 		return entry;
 	if (found && entry->plan)
 		SPI_freeplan(entry->plan);
+	if (found && entry->lock_plan)
+		SPI_freeplan(entry->lock_plan);
 	entry->plan = NULL;
+	entry->lock_plan = NULL;
 	entry->valid = false;
 
 	attnum = fc_catalog_object_key(table, &keytype);
@@ -1208,13 +1221,43 @@ get_object_plan(Oid table)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data,
 			 SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
+	entry->plan = plan;
+
+	/* the same row, locked: "SELECT 1 FROM ... FOR NO KEY UPDATE" */
+	{
+		char	   *from = strstr(sql.data, " FROM ");
+		char	   *lock_sql = psprintf("SELECT 1%s FOR NO KEY UPDATE", from);
+
+		plan = SPI_prepare(lock_sql, 1, &keytype);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", lock_sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		entry->lock_plan = plan;
+	}
 	pfree(sql.data);
 
-	entry->plan = plan;
 	entry->keytype = keytype;
 	getTypeInputInfo(keytype, &entry->infunc, &entry->ioparam);
 	entry->valid = true;
 	return entry;
+}
+
+bool
+fc_catalog_lock_object(Oid table, const char *object_id)
+{
+	FcObjectPlan *op = get_object_plan(table);
+	Datum		key;
+	int			rc;
+	FcUserSwitch save;
+
+	key = OidInputFunctionCall(op->infunc, (char *) object_id, op->ioparam, -1);
+	fc_catalog_become(&save, fc_catalog_extension_owner());
+	rc = SPI_execute_plan(op->lock_plan, &key, NULL, false, 1);
+	fc_catalog_restore(&save);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	return SPI_processed > 0;
 }
 
 Jsonb *
@@ -1297,9 +1340,9 @@ fc_catalog_get_triggers(const char *name)
 	arg = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	fc_catalog_exec(&registered_q, &arg, NULL, true, 1);
+	fc_catalog_exec(&registered_q, &arg, NULL, 1);
 	registered = SPI_processed > 0;
-	fc_catalog_exec(&q, &arg, NULL, true, 0);
+	fc_catalog_exec(&q, &arg, NULL, 0);
 
 	/* a query may process invalidations: then do not cache the answer */
 	check_definition_cache();

@@ -30,6 +30,13 @@ extern Oid	fc_catalog_namespace(void);
 /* OID of a type in the extension's schema (flow_run, directive, ...). */
 extern Oid	fc_catalog_type(const char *name);
 
+/*
+ * Raise INSUFFICIENT_PRIVILEGE unless the current user may execute fn.
+ * Functions called through fmgr skip the executor's permission check, so
+ * every call of a user's function (actions, filters) makes this one.
+ */
+extern void fc_catalog_check_execute(Oid fn);
+
 /* Role that owns the extension (and so its tables). */
 extern Oid	fc_catalog_extension_owner(void);
 
@@ -73,11 +80,12 @@ typedef struct FcQuery
 
 /*
  * Execute q with the given arguments (nulls as for SPI_execute_plan: ' '
- * or 'n'; NULL for none) as the extension owner.  The caller must be
+ * or 'n'; NULL for none) as the extension owner, with a fresh snapshot
+ * (so it sees what earlier commands of this transaction did, and at READ
+ * COMMITTED what other transactions committed).  The caller must be
  * connected to SPI.  Returns the SPI result code; rows are in SPI_tuptable.
  */
-extern int	fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls,
-							bool read_only, long tcount);
+extern int	fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount);
 
 /* ---- Enums, in the order of their SQL labels ---- */
 
@@ -285,6 +293,12 @@ extern bool fc_flow_is_active(const FcFlow *flow);
  * user; NULL if the row does not exist.  Caller is connected to SPI.
  */
 extern Jsonb *fc_catalog_fetch_object(Oid table, const char *object_id);
+
+/*
+ * Lock the object row FOR NO KEY UPDATE, as the extension owner; false if
+ * there is no such row (visible to us).  Caller is connected to SPI.
+ */
+extern bool fc_catalog_lock_object(Oid table, const char *object_id);
 
 /* The object's key column: raises an error unless the table has a single-column primary key. */
 extern AttrNumber fc_catalog_object_key(Oid table, Oid *keytype);

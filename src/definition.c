@@ -82,7 +82,7 @@ registry_has(FcQuery *q, const char *name)
 {
 	Datum		arg = CStringGetTextDatum(name);
 
-	fc_catalog_exec(q, &arg, NULL, true, 1);
+	fc_catalog_exec(q, &arg, NULL, 1);
 	return SPI_processed > 0;
 }
 
@@ -221,7 +221,7 @@ flowcontrol_register_action(PG_FUNCTION_ARGS)
 	else
 		nulls[6] = 'n';
 	values[7] = ObjectIdGetDatum(GetUserId());
-	fc_catalog_exec(&insert_q, values, nulls, false, 0);
+	fc_catalog_exec(&insert_q, values, nulls, 0);
 	SPI_finish();
 
 	PG_RETURN_VOID();
@@ -263,7 +263,7 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 	int64		uses;
 
 	spi_connect();
-	fc_catalog_exec(&lookup_q, &arg, NULL, false, 1);
+	fc_catalog_exec(&lookup_q, &arg, NULL, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -283,7 +283,7 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 				 errmsg("Action %s is still used by " INT64_FORMAT " flow action(s)", name, uses),
 				 errhint("Delete those flow actions first.")));
 
-	fc_catalog_exec(&delete_q, &arg, NULL, false, 0);
+	fc_catalog_exec(&delete_q, &arg, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -340,7 +340,7 @@ fc_registry_add_trigger(const char *name, Oid object_table,
 	values[2] = CStringGetTextDatum(label);
 	values[3] = CStringGetTextDatum(description);
 	values[4] = ObjectIdGetDatum(GetUserId());
-	fc_catalog_exec(&insert_q, values, nulls, false, 0);
+	fc_catalog_exec(&insert_q, values, nulls, 0);
 }
 
 /*
@@ -420,7 +420,7 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(format_procedure_qualified(fn));
 	values[2] = ObjectIdGetDatum(GetUserId());
-	fc_catalog_exec(&insert_q, values, NULL, false, 0);
+	fc_catalog_exec(&insert_q, values, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -515,7 +515,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		fc_catalog_exec(&parent_q, &arg, NULL, true, 1);
+		fc_catalog_exec(&parent_q, &arg, NULL, 1);
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
@@ -544,7 +544,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("action tree of flow " INT64_FORMAT " is too deep", flow_id)));
 			arg = Int64GetDatum(ancestor);
-			fc_catalog_exec(&parent_q, &arg, NULL, true, 1);
+			fc_catalog_exec(&parent_q, &arg, NULL, 1);
 			if (SPI_processed == 0)
 				break;
 			ancestor = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));

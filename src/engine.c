@@ -229,13 +229,25 @@ count_query(FcQuery *q, Datum *values, const char *nulls)
 {
 	bool		isnull;
 
-	fc_catalog_exec(q, values, nulls, false, 1);
+	fc_catalog_exec(q, values, nulls, 1);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Would a new run for this flow (and object) exceed a limit? */
+/*
+ * Would a new run for this flow (and object) exceed a limit?
+ *
+ * Counting runs is only safe against concurrent creations while the count
+ * and the insert are serialized: flow-wide by an advisory lock of the flow
+ * (one per flow and transaction), per object by the lock on the object's
+ * row, which a table trigger's transaction already holds and which, unlike
+ * an advisory lock per object, does not use up the shared lock table in a
+ * transaction that creates runs for many rows.  An object row that is not
+ * there (deleted, or not yet visible to us) falls back to an advisory lock
+ * of (flow, object).
+ */
 static bool
-limits_reached(const FcFlow *flow, Oid object_table, const char *object_id)
+limits_reached(const FcFlow *flow, Oid object_table, const char *object_id,
+			   bool object_locked)
 {
 	static FcQuery concurrent_q = {
 		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
@@ -266,7 +278,8 @@ limits_reached(const FcFlow *flow, Oid object_table, const char *object_id)
 	if (!per_object)
 		return false;
 
-	lock_limit(flow->id, object_table, object_id);
+	if (!object_locked && !fc_catalog_lock_object(object_table, object_id))
+		lock_limit(flow->id, object_table, object_id);
 	args[1] = ObjectIdGetDatum(object_table);
 	args[2] = CStringGetTextDatum(object_id);
 	if (flow->max_per_object > 0 &&
@@ -289,7 +302,7 @@ trigger_reset_action(int64 trigger_id)
 	bool		isnull;
 	Datum		d;
 
-	fc_catalog_exec(&q, &arg, NULL, false, 1);
+	fc_catalog_exec(&q, &arg, NULL, 1);
 	if (SPI_processed == 0)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -299,12 +312,12 @@ trigger_reset_action(int64 trigger_id)
 FcRun *
 fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 					 Jsonb *state, int64 parent_run_id, int64 trigger_id,
-					 bool check_visible)
+					 int flags)
 {
 	FcFlow	   *flow = fc_catalog_get_flow(flow_id);
 	FcRun	   *run;
 
-	if (check_visible || flow == NULL)
+	if ((flags & FC_CREATE_CHECK_VISIBLE) || flow == NULL)
 		fc_engine_check_visible(flow, "flow", flow_id);
 
 	if (!fc_flow_is_active(flow))
@@ -318,7 +331,16 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("object_table and object_id must be given together")));
 	if (OidIsValid(object_table))
-		(void) fc_catalog_object_key(object_table, NULL);
+	{
+		Oid			keytype;
+		Oid			infunc;
+		Oid			ioparam;
+
+		/* the key must name a row of the table: its text must be valid input */
+		(void) fc_catalog_object_key(object_table, &keytype);
+		getTypeInputInfo(keytype, &infunc, &ioparam);
+		(void) OidInputFunctionCall(infunc, (char *) object_id, ioparam, -1);
+	}
 
 	if (OidIsValid(flow->object_table) && flow->object_table != object_table)
 		return NULL;
@@ -349,7 +371,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 			}
 			else
 				nulls[1] = nulls[2] = 'n';
-			fc_catalog_exec(&first_q, args, nulls, false, 1);
+			fc_catalog_exec(&first_q, args, nulls, 1);
 			if (SPI_processed == 0)
 				return NULL;
 			run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -358,7 +380,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		}
 	}
 
-	if (limits_reached(flow, object_table, object_id))
+	if (limits_reached(flow, object_table, object_id, (flags & FC_CREATE_OBJECT_LOCKED) != 0))
 		return NULL;
 
 	run = fc_catalog_insert_run(flow_id, object_table, object_id, state,
@@ -815,7 +837,7 @@ fc_engine_continue_runs(int max_runs)
 		args[1] = Int32GetDatum(limit);
 		args[2] = BoolGetDatum(is_super);
 		args[3] = ObjectIdGetDatum(user);
-		fc_catalog_exec(&claim_q, args, NULL, false, 0);
+		fc_catalog_exec(&claim_q, args, NULL, 0);
 		n = (int) SPI_processed;
 		runs = palloc(sizeof(FcRun *) * Max(n, 1));
 		for (i = 0; i < n; i++)
@@ -1058,7 +1080,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 	args[1] = CStringGetTextDatum(object_id);
 	args[2] = BoolGetDatum(superuser());
 	args[3] = ObjectIdGetDatum(GetUserId());
-	fc_catalog_exec(&q, args, NULL, false, 0);
+	fc_catalog_exec(&q, args, NULL, 0);
 	n = (int64) SPI_processed;
 	ids = palloc(sizeof(int64) * Max(n, 1));
 	for (i = 0; i < n; i++)

@@ -39,15 +39,20 @@ extern Jsonb *fc_exec_context(FcExec *exec);
 /* Append a line to a log string (empty messages ignored); returns the new log. */
 extern char *fc_log_append(const char *log, const char *message);
 
+/* Flags of fc_engine_create_run() */
+#define FC_CREATE_CHECK_VISIBLE	0x01	/* the caller must be able to see the flow */
+#define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's lock */
+
 /*
  * Create a run, honouring activity, object table, limits and the trigger's
  * reset_to_action.  Returns NULL when no run is created (not an error).
- * check_visible: the caller must be able to see the flow.  Caller is
- * connected to SPI.
+ * Per-object limits serialize on the object row (locked FOR NO KEY UPDATE
+ * unless FC_CREATE_OBJECT_LOCKED), the flow-wide limit on an advisory lock
+ * of the flow.  Caller is connected to SPI.
  */
 extern FcRun *fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 								   Jsonb *state, int64 parent_run_id, int64 trigger_id,
-								   bool check_visible);
+								   int flags);
 
 /*
  * Execute a run that the caller has locked (or just created).  Writes the

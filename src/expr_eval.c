@@ -864,6 +864,7 @@ filter_registered(const FcFilter *f, JsonbValue *value, const JsonbValue *arg)
 
 	if (!OidIsValid(fn))
 		unknown_filter(f->name);
+	fc_catalog_check_execute(fn);
 
 	fmgr_info(fn, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, 2, InvalidOid, NULL, NULL);

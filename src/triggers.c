@@ -253,7 +253,7 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 	}
 	else
 		nulls[1] = nulls[2] = 'n';
-	fc_catalog_exec(&q, args, nulls, false, 0);
+	fc_catalog_exec(&q, args, nulls, 0);
 	for (i = 0; i < SPI_processed; i++)
 		runs = lappend(runs, fc_run_from_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc));
 	return runs;
@@ -297,7 +297,8 @@ fire_triggers(FcFiring *f, FcTriggerList *cached)
 		if (t->create_flow)
 		{
 			FcRun	   *run = fc_engine_create_run(t->flow_id, f->object_table, f->object_id,
-												   f->state, 0, t->id, false);
+												   f->state, 0, t->id,
+												   f->rel ? FC_CREATE_OBJECT_LOCKED : 0);
 
 			if (run == NULL)
 				continue;

@@ -200,14 +200,6 @@ fc_worker_define_settings(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
-	DefineCustomStringVariable("flowcontrol.database",
-							   "Database in which the background workers execute flow runs.",
-							   NULL,
-							   &fc_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
 	DefineCustomBoolVariable("flowcontrol.enabled",
 							 "Whether the background workers execute runnable flow runs.",
 							 NULL,
@@ -216,14 +208,6 @@ fc_worker_define_settings(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
-	DefineCustomIntVariable("flowcontrol.max_workers",
-							"Number of background workers executing flow runs.",
-							NULL,
-							&fc_max_workers,
-							1, 0, 64,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
 	DefineCustomIntVariable("flowcontrol.poll_interval",
 							"Longest time a background worker sleeps without looking for work.",
 							NULL,
@@ -232,14 +216,38 @@ fc_worker_define_settings(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
-	DefineCustomStringVariable("flowcontrol.role",
-							   "Role as which the background workers connect; empty means the bootstrap superuser.",
-							   NULL,
-							   &fc_role,
-							   "",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
+
+	/*
+	 * Postmaster-level settings can only be defined while preloading;
+	 * without preloading there is no worker for them to configure.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("flowcontrol.database",
+								   "Database in which the background workers execute flow runs.",
+								   NULL,
+								   &fc_database,
+								   "postgres",
+								   PGC_POSTMASTER,
+								   0,
+								   NULL, NULL, NULL);
+		DefineCustomIntVariable("flowcontrol.max_workers",
+								"Number of background workers executing flow runs.",
+								NULL,
+								&fc_max_workers,
+								1, 0, 64,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+		DefineCustomStringVariable("flowcontrol.role",
+								   "Role as which the background workers connect; empty means the bootstrap superuser.",
+								   NULL,
+								   &fc_role,
+								   "",
+								   PGC_POSTMASTER,
+								   0,
+								   NULL, NULL, NULL);
+	}
 	MarkGUCPrefixReserved("flowcontrol");
 }
 
@@ -884,7 +892,7 @@ next_due_time(void)
 	bool		isnull;
 	Datum		d;
 
-	fc_catalog_exec(&next_q, NULL, NULL, true, 1);
+	fc_catalog_exec(&next_q, NULL, NULL, 1);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? DT_NOEND : DatumGetTimestampTz(d);
 }

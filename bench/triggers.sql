@@ -1,0 +1,70 @@
+-- Table triggers: INSERT of 100,000 rows into a table with an attached
+-- flow trigger (one active flow creating pending runs), into the same table
+-- with no active flow listening, and into one with a PL/pgSQL row trigger
+-- that inserts an equivalent run row; each against the same INSERT into a
+-- table without triggers, side by side in every round.
+SET bench.rounds = 5;
+SET bench.rows = 100000;
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS flowcontrol CASCADE;
+CREATE EXTENSION flowcontrol;
+DROP TABLE IF EXISTS t_plain, t_flow, t_idle, t_plpgsql;
+CREATE TABLE t_plain (id bigint PRIMARY KEY, note text);
+CREATE TABLE t_flow (LIKE t_plain INCLUDING ALL);
+CREATE TABLE t_idle (LIKE t_plain INCLUDING ALL);
+CREATE TABLE t_plpgsql (LIKE t_plain INCLUDING ALL);
+SELECT flowcontrol.attach_trigger('t_flow', 'flow_saved', '{INSERT}');
+SELECT flowcontrol.attach_trigger('t_idle', 'idle_saved', '{INSERT}');
+SELECT flowcontrol.define_flow('{"name": "on insert", "active": true,
+	"actions": [{"action": "AbortAction"}], "triggers": [{"trigger_name": "flow_saved"}]}') AS flow \gset
+-- a flow that listens to idle_saved but is not active
+SELECT flowcontrol.define_flow('{"name": "inactive", "active": false,
+	"actions": [{"action": "AbortAction"}], "triggers": [{"trigger_name": "idle_saved"}]}');
+SELECT id AS trigger_id FROM flowcontrol.trigger WHERE flow_id = :flow \gset
+CREATE FUNCTION plpgsql_run() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO flowcontrol.flow_run (flow_id, trigger_id, object_table, object_id)
+	VALUES (TG_ARGV[0]::bigint, TG_ARGV[1]::bigint, TG_RELID::regclass, NEW.id::text);
+	RETURN NULL;
+END
+$$;
+SELECT format('CREATE TRIGGER run AFTER INSERT ON t_plpgsql FOR EACH ROW EXECUTE FUNCTION plpgsql_run(%s, %s)',
+			  :flow, :trigger_id) \gexec
+CREATE TEMP TABLE result (round int, plain_ms float8, flow_ms float8, idle_ms float8, plpgsql_ms float8);
+
+CREATE FUNCTION pg_temp.timed(statement text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	EXECUTE statement;
+	RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END
+$$;
+
+DO $$
+DECLARE
+	rows int := current_setting('bench.rows')::int;
+	ins text := 'INSERT INTO %s SELECT g, ''x'' FROM generate_series(1, %s) g';
+	p float8; f float8; i float8; l float8;
+BEGIN
+	FOR round IN 1 .. current_setting('bench.rounds')::int LOOP
+		TRUNCATE t_plain, t_flow, t_idle, t_plpgsql, flowcontrol.flow_run;
+		p := pg_temp.timed(format(ins, 't_plain', rows));
+		f := pg_temp.timed(format(ins, 't_flow', rows));
+		i := pg_temp.timed(format(ins, 't_idle', rows));
+		l := pg_temp.timed(format(ins, 't_plpgsql', rows));
+		IF (SELECT count(*) FROM flowcontrol.flow_run WHERE object_table = 't_flow'::regclass) <> rows THEN
+			RAISE EXCEPTION 'the flow trigger did not create one run per row';
+		END IF;
+		INSERT INTO result VALUES (round, p, f, i, l);
+	END LOOP;
+END
+$$;
+
+SELECT round, round(plain_ms) AS plain_ms, round(flow_ms) AS flow_ms, round(idle_ms) AS idle_ms,
+	   round(plpgsql_ms) AS plpgsql_ms FROM result ORDER BY round;
+SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY flow_ms / plain_ms)::numeric, 2) AS flow_vs_plain,
+	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY idle_ms / plain_ms)::numeric, 2) AS idle_vs_plain,
+	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY plpgsql_ms / plain_ms)::numeric, 2) AS plpgsql_vs_plain,
+	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY flow_ms / plpgsql_ms)::numeric, 2) AS flow_vs_plpgsql
+FROM result;
