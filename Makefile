@@ -34,3 +34,8 @@ include $(PGXS)
 .PHONY: test
 test:
 	PG_CONFIG=$(PG_CONFIG) bash tools/run-tests
+
+# The background worker at work on a throw-away server (see tools/demo).
+.PHONY: demo
+demo:
+	PG_CONFIG=$(PG_CONFIG) bash tools/demo
