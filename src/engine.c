@@ -784,6 +784,14 @@ continue_one_guarded(void *arg)
 int
 fc_engine_continue_runs(int max_runs)
 {
+	int64		cursor = 0;
+
+	return fc_engine_continue_runs_from(max_runs, &cursor);
+}
+
+int
+fc_engine_continue_runs_from(int max_runs, int64 *cursor)
+{
 	/*
 	 * Claim a batch of runnable runs in id order, skipping locked ones; the
 	 * id cursor makes each run execute at most once per call even when it
@@ -809,7 +817,7 @@ fc_engine_continue_runs(int max_runs)
 		4, {INT8OID, INT4OID, BOOLOID, OIDOID}
 	};
 #undef FC_CLAIM_VISIBLE
-	int64		last_id = 0;
+	int64		last_id = *cursor;
 	int			executed = 0;
 	bool		is_super = superuser();
 	Oid			user = GetUserId();
@@ -851,6 +859,7 @@ fc_engine_continue_runs(int max_runs)
 
 			CHECK_FOR_INTERRUPTS();
 			last_id = runs[i]->id;
+			*cursor = last_id;
 			if (!fc_engine_guarded(continue_one_guarded, &ca, GetUserId(), &edata))
 			{
 				/* an engine-level failure: record it on the run */

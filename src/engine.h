@@ -75,6 +75,14 @@ extern FcRun *fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visib
  */
 extern int	fc_engine_continue_runs(int max_runs);
 
+/*
+ * The same, only for runs with an id above *cursor, which is advanced to
+ * the last run executed: the background worker sweeps a backlog in
+ * batches without rescanning, in every batch, the index entries of the
+ * runs it already executed.
+ */
+extern int	fc_engine_continue_runs_from(int max_runs, int64 *cursor);
+
 /* Life-cycle changes used by the SQL functions; all return the run. */
 extern FcRun *fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 							   bool only_if_not_done);

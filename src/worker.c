@@ -15,8 +15,8 @@
  *
  * A worker's loop is worker_spi's: do one unit of work, sleep on the latch,
  * reload the configuration on SIGHUP, exit on SIGTERM (die) and on
- * postmaster death.  The unit of work is fc_engine_continue_runs(), the
- * function behind flowcontrol.continue_flowruns(), limited to
+ * postmaster death.  The unit of work is fc_engine_continue_runs_from(),
+ * the function behind flowcontrol.continue_flowruns(), limited to
  * flowcontrol.batch_size runs, followed by a query for the earliest future
  * continue_after; the worker then sleeps until that time, at most
  * flowcontrol.poll_interval ms, or until its latch is set.  An ERROR that
@@ -115,7 +115,7 @@ char	   *fc_database = NULL;
 char	   *fc_role = NULL;
 int			fc_max_workers = 1;
 int			fc_poll_interval = 10000;
-int			fc_batch_size = 100;
+int			fc_batch_size = 1000;
 
 typedef enum FcWorkerState
 {
@@ -172,6 +172,14 @@ static FcWorkerShared *fc_shared = NULL;
 static FcWorkerSlot *my_slot = NULL;
 static bool am_worker = false;
 
+/* the worker's sweep over a backlog: see worker_unit() */
+#define FC_SWEEP_UNITS 10
+/* a unit of work: chunks of runs, until batch_size runs or this time */
+#define FC_UNIT_CHUNK 100
+#define FC_UNIT_TIME_MS 100
+static int64 sweep_cursor = 0;
+static int	sweep_units = 0;
+
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
@@ -196,7 +204,7 @@ fc_worker_define_settings(void)
 							"Maximum number of runs a background worker executes in one transaction.",
 							NULL,
 							&fc_batch_size,
-							100, 1, 100000,
+							1000, 1, 100000,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
@@ -910,14 +918,17 @@ ms_until(TimestampTz t, TimestampTz now)
 
 /*
  * One unit of work in its own transaction.  Returns the time at which to
- * look again (DT_NOEND: only when woken or after poll_interval) and sets
- * *executed.
+ * look again (DT_NOEND: only when woken or after poll_interval); sets
+ * *executed, and *more when the last chunk was full (there may be more).
+ * Errors propagate to the caller's sigsetjmp.
  */
 static TimestampTz
-worker_unit(MemoryContext loop_cxt, int *executed, bool *no_extension)
+worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extension)
 {
 	TimestampTz next = DT_NOEND;
 	int			n = 0;
+
+	*more = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -929,7 +940,36 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *no_extension)
 	*no_extension = !OidIsValid(get_extension_oid("flowcontrol", true));
 	if (!*no_extension)
 	{
-		n = fc_engine_continue_runs(fc_batch_size);
+		TimestampTz start = GetCurrentTimestamp();
+
+		/*
+		 * Up to batch_size runs, in chunks, ending early after
+		 * FC_UNIT_TIME_MS so that slow actions do not keep a long batch's
+		 * results uncommitted.
+		 */
+		for (;;)
+		{
+			int			chunk = Min(FC_UNIT_CHUNK, fc_batch_size - n);
+			int			k = fc_engine_continue_runs_from(chunk, &sweep_cursor);
+
+			n += k;
+			*more = (k == chunk);
+			if (!*more || n >= fc_batch_size ||
+				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), FC_UNIT_TIME_MS))
+				break;
+		}
+
+		/*
+		 * After a full batch the next unit goes on from where this one
+		 * stopped; otherwise, and every FC_SWEEP_UNITS units so that runs
+		 * with lower ids that became due meanwhile do not wait for the end
+		 * of a long backlog, it starts again from the lowest id.
+		 */
+		if (!*more || ++sweep_units >= FC_SWEEP_UNITS)
+		{
+			sweep_cursor = 0;
+			sweep_units = 0;
+		}
 
 		/*
 		 * After progress look again at once: there may be more than a batch,
@@ -985,6 +1025,9 @@ worker_recover(MemoryContext loop_cxt)
 	MemoryContextSwitchTo(TopMemoryContext);
 	FlushErrorState();
 	MemoryContextReset(loop_cxt);
+	/* the aborted unit's runs are runnable again: sweep from the start */
+	sweep_cursor = 0;
+	sweep_units = 0;
 	RESUME_INTERRUPTS();
 }
 
@@ -1050,6 +1093,7 @@ fc_worker_main(Datum main_arg)
 		TimestampTz next;
 		FcWorkerState state = FC_WS_IDLE;
 		int			executed = 0;
+		bool		more = false;
 		bool		no_extension = false;
 
 		CHECK_FOR_INTERRUPTS();
@@ -1084,7 +1128,7 @@ fc_worker_main(Datum main_arg)
 		{
 			/* working: any committer may need to wake us again */
 			slot_set(FC_WS_RUNNING, DT_NOEND);
-			next = worker_unit(loop_cxt, &executed, &no_extension);
+			next = worker_unit(loop_cxt, &executed, &more, &no_extension);
 			if (no_extension)
 			{
 				state = FC_WS_NO_EXTENSION;
@@ -1104,7 +1148,7 @@ fc_worker_main(Datum main_arg)
 			my_slot->next_wakeup = no_extension ? DT_NOEND :
 				Min(next, TimestampTzPlusMilliseconds(now, fc_poll_interval));
 			SpinLockRelease(&fc_shared->mutex);
-			if (executed >= fc_batch_size)
+			if (more)
 				wake_peer();
 		}
 
