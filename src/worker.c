@@ -528,19 +528,21 @@ stop_workers_for_drop(const char *dbname)
 	pid_t		pids[64];
 	int			n = 0;
 	int			i;
+	bool		ours = false;
 
 	if (!OidIsValid(dboid))
 		return;
 	SpinLockAcquire(&fc_shared->mutex);
 	if (fc_shared->database == dboid)
 	{
+		ours = true;
 		fc_shared->dropping_database = dboid;
 		for (i = 0; i < fc_shared->nworkers && n < lengthof(pids); i++)
 			if (fc_shared->workers[i].pid != 0)
 				pids[n++] = fc_shared->workers[i].pid;
 	}
 	SpinLockRelease(&fc_shared->mutex);
-	if (fc_shared->dropping_database != dboid)
+	if (!ours)
 		return;
 	ensure_xact_callback();
 	drop_guard_pending = true;
