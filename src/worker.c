@@ -632,13 +632,13 @@ fc_worker_register(void)
  * The launcher
  * ---------------------------------------------------------------------
  */
-typedef struct LauncherSlot
+typedef struct FcLauncherSlot
 {
 	BackgroundWorkerHandle *handle;
 	TimestampTz started;		/* when we last started it */
 	int			failures;		/* consecutive short-lived starts */
 	TimestampTz not_before;		/* restart delay */
-} LauncherSlot;
+} FcLauncherSlot;
 
 static void
 launcher_set_state(FcWorkerState state, bool log_change, const char *detail)
@@ -703,7 +703,7 @@ shared_catalog_lookup(Oid catalog, const char *name)
  * free (max_worker_processes).
  */
 static bool
-launcher_start_worker(LauncherSlot *ls, int i)
+launcher_start_worker(FcLauncherSlot *ls, int i)
 {
 	BackgroundWorker bgw;
 
@@ -726,7 +726,7 @@ launcher_start_worker(LauncherSlot *ls, int i)
  * missing workers.  Returns how long to sleep (ms).
  */
 static long
-launcher_pass(LauncherSlot *slots)
+launcher_pass(FcLauncherSlot *slots)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	long		sleep_ms = fc_poll_interval;
@@ -738,7 +738,7 @@ launcher_pass(LauncherSlot *slots)
 
 	for (i = 0; i < fc_shared->nworkers; i++)
 	{
-		LauncherSlot *ls = &slots[i];
+		FcLauncherSlot *ls = &slots[i];
 		pid_t		pid;
 
 		if (ls->handle != NULL &&
@@ -809,7 +809,7 @@ launcher_pass(LauncherSlot *slots)
 
 	for (i = 0; i < fc_shared->nworkers; i++)
 	{
-		LauncherSlot *ls = &slots[i];
+		FcLauncherSlot *ls = &slots[i];
 		bool		taken;
 
 		if (ls->handle != NULL)
@@ -840,7 +840,7 @@ launcher_pass(LauncherSlot *slots)
 void
 fc_worker_launcher_main(Datum main_arg)
 {
-	LauncherSlot *slots;
+	FcLauncherSlot *slots;
 	MemoryContext loop_cxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -854,7 +854,7 @@ fc_worker_launcher_main(Datum main_arg)
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
 	slots = MemoryContextAllocZero(TopMemoryContext,
-								   sizeof(LauncherSlot) * fc_shared->nworkers);
+								   sizeof(FcLauncherSlot) * fc_shared->nworkers);
 	loop_cxt = AllocSetContextCreate(TopMemoryContext,
 									 "flowcontrol launcher loop",
 									 ALLOCSET_DEFAULT_SIZES);

@@ -155,4 +155,23 @@ $node->poll_query_until('postgres',
 pass('the worker comes back when the database is created again');
 
 $node->stop;
+
+# --- without preloading: no shared memory, no worker; wake-ups are no-ops
+my $plain = PostgreSQL::Test::Cluster->new('plain');
+$plain->init;
+$plain->start;
+setup_db($plain, 'postgres');
+$plain->safe_psql('postgres', q{
+SELECT flowcontrol.define_flow('{"name": "one", "active": true,
+	"actions": [{"action": "LogStep", "config": {"step": "a"}}]}');
+BEGIN;
+SELECT id FROM flowcontrol.create_flowrun(1);
+COMMIT;
+});
+is($plain->safe_psql('postgres', 'SELECT count(*) FROM flowcontrol.workers'),
+	'0', 'without preloading flowcontrol.workers is empty');
+is($plain->safe_psql('postgres', 'SELECT flowcontrol.continue_flowruns()'),
+	'1', 'without preloading continue_flowruns() executes the run the commit left pending');
+$plain->stop;
+
 done_testing();
