@@ -37,7 +37,7 @@ SELECT flowcontrol.define_flow(format('{"name": "confirm", "active": true, "acti
 	{"action": "UpdateStateAction", "config": {"state": {"confirmed": true}}}]}', :confirmed)::jsonb) AS confirm \gset
 SELECT id AS w1 FROM flowcontrol.start_flowrun(:confirm, 'app_user', '1') \gset
 SELECT id AS w2 FROM flowcontrol.start_flowrun(:confirm, 'app_user', '2') \gset
-SELECT id, status, waiting_trigger_id = :confirmed AS waits, continue_after IS NULL AS no_time, state
+SELECT id = :w1 AS first, status, waiting_trigger_id = :confirmed AS waits, continue_after IS NULL AS no_time, state
 FROM flowcontrol.flow_run WHERE id IN (:w1, :w2) ORDER BY id;
 SELECT count(*) AS nothing_runnable FROM flowcontrol.runnable_runs WHERE id IN (:w1, :w2);
 -- another object wakes nothing; no object wakes nothing
@@ -111,6 +111,33 @@ SELECT flowcontrol.define_flow('{"name": "events", "active": true, "actions": [{
 INSERT INTO event SELECT g FROM generate_series(1, 10000) g;
 SELECT count(*), count(DISTINCT object_id), min(object_id::int), max(object_id::int)
 FROM flowcontrol.flow_run WHERE flow_id = :events;
+-- runs created by table triggers are ordinary rows: the table can be
+-- truncated in the same transaction, savepoints roll them back, and
+-- triggers a superuser puts on flow_run fire for them (as the extension
+-- owner, with only pg_catalog in the search path)
+BEGIN;
+INSERT INTO event VALUES (-1), (-2);
+SAVEPOINT s;
+INSERT INTO event VALUES (-3);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO event VALUES (-4);
+SELECT object_id FROM flowcontrol.flow_run WHERE flow_id = :events AND object_id::int < 0 ORDER BY 1;
+TRUNCATE flowcontrol.flow_run;
+ROLLBACK;
+CREATE TABLE run_audit (run_id bigint, object_id text);
+CREATE FUNCTION audit_run() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.run_audit VALUES (NEW.id, NEW.object_id);
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER audit AFTER INSERT ON flowcontrol.flow_run FOR EACH ROW EXECUTE FUNCTION audit_run();
+INSERT INTO event VALUES (-5);
+SELECT object_id FROM run_audit;
+DROP TRIGGER audit ON flowcontrol.flow_run;
+DELETE FROM event WHERE id < 0;
+DELETE FROM flowcontrol.flow_run WHERE flow_id = :events AND object_id::int < 0;
+
 -- with no active flow listening, fire() does nothing
 SELECT flowcontrol.deactivate_flow(:events);
 INSERT INTO event SELECT g FROM generate_series(10001, 11000) g;

@@ -705,7 +705,7 @@ start_flow(FcExec *exec, FcPrepared *p)
 								 pass_object ? run->object_table : InvalidOid,
 								 pass_object ? run->object_id : NULL,
 								 p->pass_state ? run->state : NULL,
-								 run->id, 0, FC_CREATE_CHECK_VISIBLE);
+								 run->id, 0, 0, FC_CREATE_CHECK_VISIBLE);
 	if (child == NULL)
 		ereport(NOTICE,
 				(errmsg("flow run for flow " INT64_FORMAT " was not started: a limit of the flow was reached or its object table differs",

@@ -175,7 +175,7 @@ create_from_args(FunctionCallInfo fcinfo, bool has_trigger_arg)
 	int64		parent = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
 	int64		trigger = (!has_trigger_arg || PG_ARGISNULL(5)) ? 0 : PG_GETARG_INT64(5);
 
-	return fc_engine_create_run(flow_id, table, object_id, state, parent, trigger,
+	return fc_engine_create_run(flow_id, table, object_id, state, parent, trigger, -1,
 								FC_CREATE_CHECK_VISIBLE);
 }
 

@@ -25,6 +25,13 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
+#include "utils/fmgroids.h"
+#include "utils/snapmgr.h"
+#include "catalog/dependency.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "storage/proc.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_extension.h"
@@ -93,11 +100,6 @@ fc_relcache_callback(Datum arg, Oid relid)
 	}
 }
 
-void
-fc_catalog_init(void)
-{
-	CacheRegisterRelcacheCallback(fc_relcache_callback, (Datum) 0);
-}
 
 static void
 refresh_oids(void)
@@ -136,6 +138,18 @@ fc_catalog_namespace(void)
 {
 	refresh_oids();
 	return cached_namespace;
+}
+
+Oid
+fc_catalog_relid(FcRelation which)
+{
+	static const char *const names[] = {"flow", "flow_action", "trigger", "flow_run"};
+	Oid			relid;
+
+	relid = get_relname_relid(names[which], fc_catalog_namespace());
+	if (!OidIsValid(relid))
+		elog(ERROR, "table flowcontrol.%s does not exist", names[which]);
+	return relid;
 }
 
 Oid
@@ -628,6 +642,368 @@ fc_catalog_write_run(const FcRun *run)
 		elog(ERROR, "flow run " INT64_FORMAT " disappeared while it was being written", run->id);
 }
 
+/*
+ * Rows the current subtransaction has locked FOR KEY SHARE for the direct
+ * insert path: the flow, trigger and parent run a new run references.
+ */
+typedef struct FcKeyLock
+{
+	Oid			relid;
+	int64		id;
+	SubTransactionId subxid;
+	LocalTransactionId lxid;
+} FcKeyLock;
+
+/* the identity sequence of flow_run.id */
+static Oid	run_seq = InvalidOid;
+static uint64 run_seq_generation = 0;
+
+#define FC_KEY_LOCK_SLOTS 8
+static FcKeyLock key_locks[FC_KEY_LOCK_SLOTS];
+static int	key_lock_next = 0;
+
+/*
+ * Lock a referenced row FOR KEY SHARE, as a foreign key check would, once
+ * per subtransaction; error if it does not exist.
+ */
+static void
+lock_referenced(FcQuery *q, Oid relid, int64 id, const char *what)
+{
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	LocalTransactionId lxid = MyProc->lxid;
+	Datum		arg = Int64GetDatum(id);
+	int			i;
+
+	for (i = 0; i < FC_KEY_LOCK_SLOTS; i++)
+		if (key_locks[i].id == id && key_locks[i].relid == relid &&
+			key_locks[i].subxid == subxid && key_locks[i].lxid == lxid)
+			return;
+
+	fc_catalog_exec(q, &arg, NULL, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("%s " INT64_FORMAT " does not exist", what, id)));
+	key_locks[key_lock_next].relid = relid;
+	key_locks[key_lock_next].id = id;
+	key_locks[key_lock_next].subxid = subxid;
+	key_locks[key_lock_next].lxid = lxid;
+	key_lock_next = (key_lock_next + 1) % FC_KEY_LOCK_SLOTS;
+}
+
+/*
+ * Can runs be inserted directly into flow_run?  Only while the table has
+ * no triggers but its foreign keys' (whose insert-side checks the direct
+ * path does itself), so no user trigger on flow_run is ever skipped.
+ */
+static bool
+direct_insert_allowed(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+
+	if (td == NULL)
+		return true;
+	for (i = 0; i < td->numtriggers; i++)
+		if (RI_FKey_trigger_type(td->triggers[i].tgfoid) == RI_TRIGGER_NONE)
+			return false;
+	return true;
+}
+
+/*
+ * What direct inserts into flow_run need: the relation with its indexes
+ * open and an executor state for their predicates.  Set up on first use
+ * in a subtransaction and kept for its other inserts (a bulk INSERT into a
+ * table with a flow trigger makes one per row), closed when it commits
+ * and forgotten when it aborts (its resource owner releases everything).
+ */
+typedef struct FcInsertState
+{
+	int			depth;			/* executor nesting when set up */
+	LocalTransactionId lxid;
+	SubTransactionId subxid;
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+} FcInsertState;
+
+static FcInsertState insert_state;
+static bool insert_callbacks_registered = false;
+
+/*
+ * Executor nesting, tracked as pg_stat_statements does.  The insert state
+ * is closed when the statement it was set up under ends, so that the open
+ * flow_run relation never blocks a later TRUNCATE or ALTER TABLE of it.
+ */
+static int	exec_depth = 0;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
+static void insert_state_close(void);
+
+static void
+fc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+{
+	exec_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		exec_depth--;
+	}
+	PG_END_TRY();
+}
+
+static void
+fc_ExecutorFinish(QueryDesc *queryDesc)
+{
+	exec_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		exec_depth--;
+	}
+	PG_END_TRY();
+}
+
+static void
+fc_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+	if (insert_state.estate != NULL && exec_depth < insert_state.depth)
+		insert_state_close();
+}
+
+static void
+insert_state_release(FcInsertState *st)
+{
+	ExecDropSingleTupleTableSlot(st->slot);
+	ExecCloseIndices(st->rri);
+	table_close(st->rel, NoLock);
+	FreeExecutorState(st->estate);
+	memset(st, 0, sizeof(FcInsertState));
+}
+
+static void
+insert_state_close(void)
+{
+	if (insert_state.estate != NULL)
+		insert_state_release(&insert_state);
+}
+
+static void
+insert_state_xact_callback(XactEvent event, void *arg)
+{
+	if (insert_state.estate == NULL)
+		return;
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
+		event == XACT_EVENT_PRE_PREPARE)
+		insert_state_close();
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		memset(&insert_state, 0, sizeof(insert_state));
+}
+
+static void
+insert_state_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+							  SubTransactionId parentSubid, void *arg)
+{
+	if (insert_state.estate == NULL || insert_state.subxid != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		insert_state_close();
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		memset(&insert_state, 0, sizeof(insert_state));
+}
+
+static void
+insert_state_open(FcInsertState *st, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	st->rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), RowExclusiveLock);
+	st->estate = CreateExecutorState();
+	st->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(st->rri, st->rel, 1, NULL, 0);
+	ExecOpenIndices(st->rri, false);
+	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel), &TTSOpsHeapTuple);
+	st->depth = exec_depth;
+	st->lxid = MyProc->lxid;
+	st->subxid = GetCurrentSubTransactionId();
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The insert state for the current subtransaction.  When the kept one
+ * belongs to an enclosing subtransaction (whose resource owner holds its
+ * relations), *temporary is set and the caller releases the one returned.
+ */
+static FcInsertState *
+get_insert_state(FcInsertState *temp, bool *temporary)
+{
+	if (!insert_callbacks_registered)
+	{
+		RegisterXactCallback(insert_state_xact_callback, NULL);
+		RegisterSubXactCallback(insert_state_subxact_callback, NULL);
+		insert_callbacks_registered = true;
+	}
+	*temporary = false;
+	if (insert_state.estate != NULL &&
+		insert_state.lxid == MyProc->lxid &&
+		insert_state.subxid == GetCurrentSubTransactionId() &&
+		RelationGetRelid(insert_state.rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
+		return &insert_state;
+	if (insert_state.estate != NULL)
+	{
+		insert_state_open(temp, CurrentMemoryContext);
+		*temporary = true;
+		return temp;
+	}
+	insert_state_open(&insert_state, CurTransactionContext);
+	return &insert_state;
+}
+
+/*
+ * Insert a run without the executor: heap and index inserts, with the
+ * referenced rows locked as the foreign keys' checks would lock them.  A
+ * table trigger creating a run per inserted row spends most of its time in
+ * the per-statement executor setup of an INSERT; this avoids it.
+ */
+static FcRun *
+insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char *object_id,
+				  Jsonb *state, int64 parent_run_id, int64 trigger_id)
+{
+	static FcQuery flow_q = {
+		"SELECT 1 FROM flowcontrol.flow WHERE id = $1 FOR KEY SHARE", 1, {INT8OID}
+	};
+	static FcQuery trigger_q = {
+		"SELECT 1 FROM flowcontrol.trigger WHERE id = $1 FOR KEY SHARE", 1, {INT8OID}
+	};
+	static FcQuery parent_q = {
+		"SELECT 1 FROM flowcontrol.flow_run WHERE id = $1 FOR KEY SHARE", 1, {INT8OID}
+	};
+	FcRun	   *run = palloc0(sizeof(FcRun));
+	Datum		values[Natts_fc_run];
+	bool		nulls[Natts_fc_run];
+	Relation	rel = is->rel;
+	HeapTuple	tuple;
+	List	   *recheck;
+
+	lock_referenced(&flow_q, fc_catalog_relid(FC_REL_FLOW), flow_id, "flow");
+	if (trigger_id)
+		lock_referenced(&trigger_q, fc_catalog_relid(FC_REL_TRIGGER), trigger_id, "trigger");
+	if (parent_run_id)
+		lock_referenced(&parent_q, RelationGetRelid(rel), parent_run_id, "flow run");
+
+	if (run_seq_generation != fc_catalog_generation || !OidIsValid(run_seq))
+	{
+		run_seq = getIdentitySequence(RelationGetRelid(rel), Anum_fc_run_id, false);
+		run_seq_generation = fc_catalog_generation;
+	}
+	run->id = nextval_internal(run_seq, false);
+	run->flow_id = flow_id;
+	run->parent_run_id = parent_run_id;
+	run->trigger_id = trigger_id;
+	run->waiting_trigger_match_object = true;
+	run->status = FC_STATUS_PENDING;
+	run->outcome = FC_OUTCOME_NONE;
+	run->log = "";
+	run->created_at = GetCurrentTransactionStartTimestamp();
+	run->object_table = object_table;
+	run->object_id = object_id ? pstrdup(object_id) : NULL;
+	run->state = state ? state : fc_empty_object();
+
+	fc_run_to_values(run, values, nulls);
+	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+
+	ExecStoreHeapTuple(tuple, is->slot, false);
+	simple_table_tuple_insert(is->rel, is->slot);
+	recheck = ExecInsertIndexTuples(is->rri, is->slot, is->estate, false, false, NULL, NIL);
+	list_free(recheck);
+	ExecClearTuple(is->slot);
+	ResetPerTupleExprContext(is->estate);
+	heap_freetuple(tuple);
+	return run;
+}
+
+/*
+ * Count a flow's runs (for one object, when object_id is given; only those
+ * not done, when not_done), stopping at limit.  A direct index scan with a
+ * fresh snapshot taken after a command counter increment, so it sees what
+ * this transaction did so far -- runs inserted directly included -- and
+ * what others committed before the caller took its limit lock.
+ */
+int64
+fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
+					  bool not_done, int64 limit)
+{
+	Relation	rel;
+	Oid			index;
+	ScanKeyData keys[3];
+	int			nkeys = 0;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Snapshot	snapshot;
+	int64		n = 0;
+	Oid			done = fc_catalog_enum_oid(FC_ENUM_STATUS, FC_STATUS_DONE);
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), AccessShareLock);
+	if (object_id != NULL)
+	{
+		index = get_relname_relid("flow_run_object_idx", fc_catalog_namespace());
+		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_id, BTEqualStrategyNumber,
+					F_TEXTEQ, CStringGetTextDatum(object_id));
+		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_table, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(object_table));
+		ScanKeyInit(&keys[nkeys++], Anum_fc_run_flow_id, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum(flow_id));
+		/* the index's text column has the default collation */
+		keys[0].sk_collation = DEFAULT_COLLATION_OID;
+	}
+	else
+	{
+		if (!not_done)
+			elog(ERROR, "counting all runs of a flow is not supported");
+		index = get_relname_relid("flow_run_not_done_idx", fc_catalog_namespace());
+		ScanKeyInit(&keys[nkeys++], Anum_fc_run_flow_id, BTEqualStrategyNumber,
+					F_INT8EQ, Int64GetDatum(flow_id));
+	}
+	if (!OidIsValid(index))
+		elog(ERROR, "index of flowcontrol.flow_run is missing");
+
+	scan = systable_beginscan(rel, index, true, snapshot, nkeys, keys);
+	while (n < limit && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		status = heap_getattr(tuple, Anum_fc_run_status, RelationGetDescr(rel), &isnull);
+
+		if (not_done && DatumGetObjectId(status) == done)
+			continue;
+		n++;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+	return n;
+}
+
 FcRun *
 fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 					  Jsonb *state, int64 parent_run_id, int64 trigger_id)
@@ -641,6 +1017,21 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 	};
 	Datum		values[6];
 	char		nulls[6] = "      ";
+	FcInsertState temp;
+	bool		temporary;
+	FcInsertState *is = get_insert_state(&temp, &temporary);
+
+	if (direct_insert_allowed(is->rel))
+	{
+		FcRun	   *run = insert_run_direct(is, flow_id, object_table, object_id,
+											state, parent_run_id, trigger_id);
+
+		if (temporary)
+			insert_state_release(is);
+		return run;
+	}
+	if (temporary)
+		insert_state_release(is);
 
 	values[0] = Int64GetDatum(flow_id);
 	if (OidIsValid(object_table))
@@ -1299,7 +1690,7 @@ fc_catalog_get_triggers(const char *name)
 {
 	static FcQuery q = {
 		"SELECT t.id, t.flow_id, t.create_flow, t.condition, t.active_at, f.active_at,"
-		" COALESCE(f.owner, t.owner)::pg_catalog.oid"
+		" COALESCE(f.owner, t.owner)::pg_catalog.oid, t.reset_to_action_id"
 		" FROM flowcontrol.trigger t LEFT JOIN flowcontrol.flow f ON f.id = t.flow_id"
 		" WHERE t.trigger_name = $1 ORDER BY t.id",
 		1, {TEXTOID}
@@ -1381,6 +1772,8 @@ fc_catalog_get_triggers(const char *name)
 		if (!isnull)
 			t->flow_active_at = DatumGetTimestampTz(d);
 		t->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		t->reset_to_action_id = isnull ? 0 : DatumGetInt64(d);
 	}
 	MemoryContextSwitchTo(old);
 	SPI_finish();
@@ -1398,4 +1791,21 @@ fc_trigger_is_active(const FcTrigger *trigger)
 		(!trigger->flow_has_active_at || trigger->flow_active_at > now))
 		return false;
 	return true;
+}
+
+/*
+ * Module start-up (from _PG_init): the relcache callback that tracks
+ * definition changes and the executor hooks that scope the insert state.
+ */
+void
+fc_catalog_init(void)
+{
+	CacheRegisterRelcacheCallback(fc_relcache_callback, (Datum) 0);
+
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = fc_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = fc_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = fc_ExecutorEnd;
 }

@@ -27,6 +27,17 @@ extern uint64 fc_catalog_generation;
 /* OID of the extension's schema; errors if the extension is not installed. */
 extern Oid	fc_catalog_namespace(void);
 
+typedef enum FcRelation
+{
+	FC_REL_FLOW,
+	FC_REL_FLOW_ACTION,
+	FC_REL_TRIGGER,
+	FC_REL_FLOW_RUN
+} FcRelation;
+
+/* OID of one of the extension's tables. */
+extern Oid	fc_catalog_relid(FcRelation which);
+
 /* OID of a type in the extension's schema (flow_run, directive, ...). */
 extern Oid	fc_catalog_type(const char *name);
 
@@ -206,7 +217,19 @@ extern FcRun *fc_catalog_read_run(int64 run_id);
 /* Write the mutable columns of a run back. */
 extern void fc_catalog_write_run(const FcRun *run);
 
-/* Insert a new pending run; returns it as stored. */
+/*
+ * How many runs a flow has (for one object when object_id is given; only
+ * runs not done when not_done), counting up to limit.
+ */
+extern int64 fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
+								   bool not_done, int64 limit);
+
+/*
+ * Insert a new pending run; returns it as stored.  Without user triggers
+ * on flow_run the row is inserted directly (heap and indexes), with the
+ * rows it references locked as its foreign keys would; the new row is
+ * visible to the next command (fc_catalog_exec makes one).
+ */
 extern FcRun *fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 									Jsonb *state, int64 parent_run_id, int64 trigger_id);
 
@@ -311,6 +334,7 @@ typedef struct FcTrigger
 	int64		id;
 	int64		flow_id;		/* 0: none (create_flow is false) */
 	bool		create_flow;
+	int64		reset_to_action_id; /* 0: none */
 	char	   *condition;
 	bool		has_active_at;
 	TimestampTz active_at;

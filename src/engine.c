@@ -224,15 +224,6 @@ lock_limit(int64 flow_id, Oid object_table, const char *object_id)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-static int64
-count_query(FcQuery *q, Datum *values, const char *nulls)
-{
-	bool		isnull;
-
-	fc_catalog_exec(q, values, nulls, 1);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 /*
  * Would a new run for this flow (and object) exceed a limit?
  *
@@ -249,30 +240,14 @@ static bool
 limits_reached(const FcFlow *flow, Oid object_table, const char *object_id,
 			   bool object_locked)
 {
-	static FcQuery concurrent_q = {
-		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
-		" WHERE flow_id = $1 AND status OPERATOR(pg_catalog.<>) 'done'", 1, {INT8OID}
-	};
-	static FcQuery per_object_q = {
-		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
-		" WHERE object_id = $3 AND object_table = $2::pg_catalog.oid::pg_catalog.regclass AND flow_id = $1",
-		3, {INT8OID, OIDOID, TEXTOID}
-	};
-	static FcQuery concurrent_per_object_q = {
-		"SELECT pg_catalog.count(*) FROM flowcontrol.flow_run"
-		" WHERE object_id = $3 AND object_table = $2::pg_catalog.oid::pg_catalog.regclass AND flow_id = $1"
-		" AND status OPERATOR(pg_catalog.<>) 'done'",
-		3, {INT8OID, OIDOID, TEXTOID}
-	};
-	Datum		args[3];
 	bool		per_object = object_id != NULL &&
 		(flow->max_per_object > 0 || flow->max_concurrent_per_object > 0);
 
-	args[0] = Int64GetDatum(flow->id);
 	if (flow->max_concurrent > 0)
 	{
 		lock_limit(flow->id, InvalidOid, NULL);
-		if (count_query(&concurrent_q, args, NULL) >= flow->max_concurrent)
+		if (fc_catalog_count_runs(flow->id, InvalidOid, NULL, true,
+								  flow->max_concurrent) >= flow->max_concurrent)
 			return true;
 	}
 	if (!per_object)
@@ -280,13 +255,13 @@ limits_reached(const FcFlow *flow, Oid object_table, const char *object_id,
 
 	if (!object_locked && !fc_catalog_lock_object(object_table, object_id))
 		lock_limit(flow->id, object_table, object_id);
-	args[1] = ObjectIdGetDatum(object_table);
-	args[2] = CStringGetTextDatum(object_id);
 	if (flow->max_per_object > 0 &&
-		count_query(&per_object_q, args, NULL) >= flow->max_per_object)
+		fc_catalog_count_runs(flow->id, object_table, object_id, false,
+							  flow->max_per_object) >= flow->max_per_object)
 		return true;
 	if (flow->max_concurrent_per_object > 0 &&
-		count_query(&concurrent_per_object_q, args, NULL) >= flow->max_concurrent_per_object)
+		fc_catalog_count_runs(flow->id, object_table, object_id, true,
+							  flow->max_concurrent_per_object) >= flow->max_concurrent_per_object)
 		return true;
 	return false;
 }
@@ -312,7 +287,7 @@ trigger_reset_action(int64 trigger_id)
 FcRun *
 fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 					 Jsonb *state, int64 parent_run_id, int64 trigger_id,
-					 int flags)
+					 int64 reset_action_id, int flags)
 {
 	FcFlow	   *flow = fc_catalog_get_flow(flow_id);
 	FcRun	   *run;
@@ -330,7 +305,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("object_table and object_id must be given together")));
-	if (OidIsValid(object_table))
+	if (OidIsValid(object_table) && !(flags & FC_CREATE_OBJECT_LOCKED))
 	{
 		Oid			keytype;
 		Oid			infunc;
@@ -347,7 +322,8 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 
 	if (trigger_id != 0)
 	{
-		int64		reset_action = trigger_reset_action(trigger_id);
+		int64		reset_action = reset_action_id >= 0 ? reset_action_id :
+			trigger_reset_action(trigger_id);
 
 		if (reset_action != 0)
 		{

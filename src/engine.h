@@ -41,18 +41,20 @@ extern char *fc_log_append(const char *log, const char *message);
 
 /* Flags of fc_engine_create_run() */
 #define FC_CREATE_CHECK_VISIBLE	0x01	/* the caller must be able to see the flow */
-#define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's lock */
+#define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's lock
+										 * and took object_id from the row */
 
 /*
  * Create a run, honouring activity, object table, limits and the trigger's
- * reset_to_action.  Returns NULL when no run is created (not an error).
+ * reset_to_action (reset_action_id: the trigger's reset_to_action_id as the
+ * caller knows it, 0 for none, -1 to look it up).  Returns NULL when no run is created (not an error).
  * Per-object limits serialize on the object row (locked FOR NO KEY UPDATE
  * unless FC_CREATE_OBJECT_LOCKED), the flow-wide limit on an advisory lock
  * of the flow.  Caller is connected to SPI.
  */
 extern FcRun *fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 								   Jsonb *state, int64 parent_run_id, int64 trigger_id,
-								   int flags);
+								   int64 reset_action_id, int flags);
 
 /*
  * Execute a run that the caller has locked (or just created).  Writes the

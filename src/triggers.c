@@ -35,6 +35,8 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "access/sysattr.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
@@ -297,7 +299,7 @@ fire_triggers(FcFiring *f, FcTriggerList *cached)
 		if (t->create_flow)
 		{
 			FcRun	   *run = fc_engine_create_run(t->flow_id, f->object_table, f->object_id,
-												   f->state, 0, t->id,
+												   f->state, 0, t->id, t->reset_to_action_id,
 												   f->rel ? FC_CREATE_OBJECT_LOCKED : 0);
 
 			if (run == NULL)
@@ -473,7 +475,20 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("flowcontrol.fire() fires on INSERT, UPDATE or DELETE")));
 
-	keyattnum = fc_catalog_object_key(f.object_table, &keytype);
+	/* the primary key column, from the relcache (no catalog lookups per row) */
+	{
+		Bitmapset  *pk = RelationGetIndexAttrBitmap(f.rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+		int			member;
+
+		if (!bms_get_singleton_member(pk, &member))
+			keyattnum = fc_catalog_object_key(f.object_table, &keytype);	/* raises the error */
+		else
+		{
+			keyattnum = member + FirstLowInvalidHeapAttributeNumber;
+			keytype = TupleDescAttr(RelationGetDescr(f.rel), keyattnum - 1)->atttypid;
+		}
+		bms_free(pk);
+	}
 	key = heap_getattr(f.new_tuple, keyattnum, RelationGetDescr(f.rel), &isnull);
 	if (isnull)
 		elog(ERROR, "primary key of a row of \"%s\" is NULL", RelationGetRelationName(f.rel));

@@ -1,0 +1,52 @@
+# Every ```sql block of README.md and doc/*.md runs: the blocks of each
+# page are executed in order, in one session, on a fresh database, and
+# must not fail.  The docs cannot rot.
+use strict;
+use warnings;
+use File::Basename;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('docs');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'flowcontrol'");
+$node->start;
+
+my @pages = ('README.md', sort glob('doc/*.md'));
+for my $page (@pages)
+{
+	open(my $fh, '<', $page) or die "could not open $page: $!";
+	my ($in_sql, $sql, $blocks) = (0, '', 0);
+	while (my $line = <$fh>)
+	{
+		if (!$in_sql && $line =~ /^```sql\s*$/)
+		{
+			$in_sql = 1;
+			$blocks++;
+			next;
+		}
+		if ($in_sql && $line =~ /^```\s*$/)
+		{
+			$in_sql = 0;
+			$sql .= "\n";
+			next;
+		}
+		$sql .= $line if $in_sql;
+	}
+	close($fh);
+	next if $blocks == 0;
+
+	my $db = 'doc_' . basename($page, '.md');
+	$db =~ s/[^a-z0-9_]/_/gi;
+	$node->safe_psql('postgres', "CREATE DATABASE \"$db\"");
+	# pages that do not install the extension themselves get it installed
+	$node->safe_psql($db, 'CREATE EXTENSION flowcontrol')
+	  unless $sql =~ /CREATE EXTENSION flowcontrol/i;
+
+	my ($ret, $stdout, $stderr) = $node->psql($db, $sql, on_error_stop => 1);
+	is($ret, 0, "$page: $blocks sql blocks run") or diag($stderr);
+}
+
+$node->stop;
+done_testing();
