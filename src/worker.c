@@ -736,6 +736,10 @@ launcher_pass(FcLauncherSlot *slots)
 	bool		role_ok;
 	int			i;
 
+	SpinLockAcquire(&fc_shared->mutex);
+	dropping = fc_shared->dropping_database;
+	SpinLockRelease(&fc_shared->mutex);
+
 	for (i = 0; i < fc_shared->nworkers; i++)
 	{
 		FcLauncherSlot *ls = &slots[i];
@@ -746,7 +750,9 @@ launcher_pass(FcLauncherSlot *slots)
 		{
 			pfree(ls->handle);
 			ls->handle = NULL;
-			if (TimestampDifferenceExceeds(ls->started, now, FC_WORKER_MIN_LIFE_MS))
+			/* terminated for DROP DATABASE, or lived long enough: no failure */
+			if (OidIsValid(dropping) ||
+				TimestampDifferenceExceeds(ls->started, now, FC_WORKER_MIN_LIFE_MS))
 				ls->failures = 0;
 			else
 			{
@@ -773,9 +779,6 @@ launcher_pass(FcLauncherSlot *slots)
 		}
 	}
 
-	SpinLockAcquire(&fc_shared->mutex);
-	dropping = fc_shared->dropping_database;
-	SpinLockRelease(&fc_shared->mutex);
 	if (OidIsValid(dropping))
 	{
 		launcher_set_state(FC_WS_DROP_DATABASE, false, NULL);
