@@ -562,9 +562,7 @@ worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	bool		wake = false;
 
-	if (fc_shared == NULL)
-		wake = false;
-	else if (IsA(parsetree, DropdbStmt))
+	if (IsA(parsetree, DropdbStmt))
 		stop_workers_for_drop(((DropdbStmt *) parsetree)->dbname);
 	else if (IsA(parsetree, CreatedbStmt))
 		wake = true;
