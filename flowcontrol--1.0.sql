@@ -260,6 +260,25 @@ CREATE TRIGGER flow_action_check BEFORE INSERT OR UPDATE ON flowcontrol.flow_act
 CREATE TRIGGER trigger_check BEFORE INSERT OR UPDATE ON flowcontrol.trigger
 	FOR EACH ROW EXECUTE FUNCTION flowcontrol._check_definition();
 
+-- A run waiting for a trigger that is deleted could never resume: it ends
+-- errored (whoever may see it; hence SECURITY DEFINER).
+CREATE FUNCTION flowcontrol._trigger_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE flowcontrol.flow_run
+	SET status = 'done', outcome = 'errored', done_at = now(),
+		log = CASE WHEN log = '' THEN '' ELSE log || E'\n' END
+			  || format('Trigger %s (%s) was deleted while the run waited for it.', OLD.trigger_name, OLD.id)
+	WHERE waiting_trigger_id = OLD.id AND status IN ('waiting', 'paused');
+	RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol._trigger_deleted() IS 'internal: ends the runs waiting for a deleted trigger';
+CREATE TRIGGER trigger_deleted BEFORE DELETE ON flowcontrol.trigger
+	FOR EACH ROW EXECUTE FUNCTION flowcontrol._trigger_deleted();
+
 CREATE TRIGGER flow_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.flow
 	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
 CREATE TRIGGER flow_action_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.flow_action

@@ -25,6 +25,8 @@ SELECT delay_until('{"base_date_template": "\"2098-03-31T12:00:00Z\"", "months":
 SELECT delay_until('{"base_date_template": "\"2098-06-30T23:30:00Z\"", "time": "09:00", "timezone": "Europe/Berlin"}');
 -- a day of seconds across the daylight saving change keeps the wall clock
 SELECT delay_until('{"base_date_template": "\"2098-03-29T07:00:00+01\"", "seconds": 86400, "timezone": "Europe/Berlin"}');
+-- a base without a UTC offset is read in the flow's time zone
+SELECT delay_until('{"base_date_template": "\"2098-01-01 10:00\"", "seconds": 60, "timezone": "Europe/Berlin"}');
 -- the base may come from the state or the object
 SELECT status, to_char(continue_after AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM flowcontrol.start_flowrun(
 	flowcontrol.define_flow('{"name": "from state", "active": true, "actions": [
@@ -34,6 +36,7 @@ SELECT status, to_char(continue_after AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') 
 SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\""}');
 SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\"", "action_if_past": "abort"}');
 SELECT delay_until('{"seconds": -1, "action_if_past": "suspend"}') ~ '^waiting ' AS suspended_now;
+SELECT delay_until('{"seconds": -1, "action_if_past": "enter"}') AS enter_continues;
 -- bad bases
 SELECT delay_until('{"base_date_template": "\"next tuesday-ish\""}');
 SELECT delay_until('{"base_date_template": "42"}');
@@ -156,6 +159,16 @@ BEGIN
 END
 $$;
 SELECT flowcontrol.register_action('SelfService', 'self_service(flowcontrol.flow_run,jsonb,jsonb)');
+CREATE FUNCTION self_log_inout(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb, OUT directive flowcontrol.directive)
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM flowcontrol.append_log(run.id, 'appended during the call');
+	run.log := run.log || 'returned by the action';
+END
+$$;
+SELECT flowcontrol.register_action('SelfLogInout', 'self_log_inout(flowcontrol.flow_run,jsonb,jsonb)');
+SELECT log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+	'{"name": "self inout", "active": true, "actions": [{"action": "SelfLogInout"}]}'), state => '{}');
 SELECT status, outcome, log, state FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "self", "active": true, "actions": [
 	{"action": "SelfService"}, {"action": "SelfService", "config": {"then": "cancel"}},
 	{"action": "UpdateStateAction", "config": {"state": {"not": "reached"}}}]}'));

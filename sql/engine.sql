@@ -25,8 +25,13 @@ SELECT flowcontrol.define_flow('{"name": "hot", "active": true, "actions": [
 	{"action": "WhileLoopAction", "config": {"condition": "True"}, "children": [
 		{"action": "UpdateStateAction", "config": {"state": {"i": "i|default:0|add:1"}, "evaluate": true}}]}]}') AS hot_flow \gset
 SELECT id AS hot_run FROM flowcontrol.create_flowrun(:hot_flow) \gset
-SELECT status, outcome, state, log ~ '^Loop times 5 exceeded in flow run at WhileLoopAction \(\d+\)\.$' AS logged
+SELECT status, outcome, state, log ~ '^Loop times 5 exceeded in flow run at UpdateStateAction \(\d+\)\.$' AS logged
 FROM flowcontrol.execute_flowrun(:hot_run, 5);
+-- a loop action is entered once and returned to once per round: a loop of
+-- 1000 rounds fits the default limit of 1000
+SELECT status, outcome, state FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "long for", "active": true, "actions": [
+	{"action": "ForLoopAction", "config": {"var_name": "n", "end": 1000}, "children": [
+		{"action": "UpdateStateAction", "config": {"state": {"i": "n"}, "evaluate": true}}]}]}'));
 
 -- if, leave, break (also from a nested loop), abort, enter without children
 SELECT flowcontrol.define_flow('{"name": "branches", "active": true, "actions": [
@@ -171,7 +176,7 @@ SELECT count(*) FROM (SELECT flowcontrol.create_flowrun(:for_flow) FROM generate
 SELECT flowcontrol.continue_flowruns(2);
 SELECT flowcontrol.continue_flowruns();
 SELECT flowcontrol.continue_flowruns();
-SELECT * FROM flowcontrol.flow_stats WHERE flow_name IN ('for', 'delayed') ORDER BY flow_name, status, outcome;
+SELECT flow_name, status, outcome, runs FROM flowcontrol.flow_stats WHERE flow_name IN ('for', 'delayed') ORDER BY flow_name, status, outcome;
 
 -- invalid
 SELECT try('SELECT flowcontrol.execute_flowrun(999999)');

@@ -56,6 +56,20 @@ SELECT id AS w3 FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format('{
 	{"action": "WaitForTriggerAction", "config": {"trigger": %s, "require_object": false}}]}', :confirmed)::jsonb), 'app_user', '1') \gset
 SELECT id = :w3 AS woken, waiting_trigger_match_object FROM flowcontrol.trigger_flows('user_confirmed');
 
+-- a run cannot wait for a trigger that starts flows: it could never wake
+SELECT outcome, regexp_replace(log, '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format(
+	'{"name": "bad wait", "active": true, "actions": [{"action": "WaitForTriggerAction", "config": {"trigger": %s}}]}',
+	:welcome_trigger)::jsonb), 'app_user', '1');
+-- deleting the trigger a run waits for ends the run
+SELECT flowcontrol.register_trigger('user_vanishes');
+INSERT INTO flowcontrol.trigger (trigger_name, create_flow, active_at)
+VALUES ('user_vanishes', false, now()) RETURNING id AS vanishes \gset
+SELECT id AS w5 FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format('{"name": "orphan", "active": true, "actions": [
+	{"action": "WaitForTriggerAction", "config": {"trigger": %s}}]}', :vanishes)::jsonb)) \gset
+DELETE FROM flowcontrol.trigger WHERE id = :vanishes;
+SELECT status, outcome, waiting_trigger_id, regexp_replace(log, '\d+', 'N', 'g') AS log
+FROM flowcontrol.flow_run WHERE id = :w5;
+
 -- reset_to_action: the first run not done goes back to that action
 SELECT flowcontrol.register_trigger('user_reminded', 'app_user');
 SELECT id AS wait_action FROM flowcontrol.flow_action WHERE flow_id = :confirm AND action = 'WaitForTriggerAction' \gset

@@ -716,9 +716,14 @@ start_flow(FcExec *exec, FcPrepared *p)
 	return FC_DIR_CONTINUE;
 }
 
-/* Parse a base date; false if it is not a date/time. */
+/*
+ * Parse a base date; false if it is not a date/time.  A date/time without
+ * a UTC offset is read in time zone tz (DecodeDateTime reads it in the
+ * session's time zone, which is switched for the call; it reports errors
+ * by return code, so nothing can leave the switch in place).
+ */
 static bool
-parse_base_date(const char *str, TimestampTz *result)
+parse_base_date(const char *str, TimestampTz *result, pg_tz *tz)
 {
 	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
 	char	   *field[MAXDATEFIELDS];
@@ -727,17 +732,20 @@ parse_base_date(const char *str, TimestampTz *result)
 	int			dtype;
 	struct pg_tm tt;
 	fsec_t		fsec;
-	int			tz;
+	int			offset;
+	pg_tz	   *session_tz = session_timezone;
+	int			rc;
 
 	if (strlen(str) >= MAXDATELEN)
 		return false;
 	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
 		return false;
-	if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &tz) != 0)
+	session_timezone = tz;
+	rc = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &offset);
+	session_timezone = session_tz;
+	if (rc != 0 || dtype != DTK_DATE)
 		return false;
-	if (dtype != DTK_DATE)
-		return false;
-	return tm2timestamp(&tt, fsec, &tz, result) == 0;
+	return tm2timestamp(&tt, fsec, &offset, result) == 0;
 }
 
 static void
@@ -816,7 +824,7 @@ delay(FcExec *exec, FcPrepared *p)
 			scalar.type != jbvString)
 			date_error();
 		s = jbv_string(&scalar);
-		if (!parse_base_date(s, &base))
+		if (!parse_base_date(s, &base, tz))
 			date_error();
 	}
 
@@ -877,30 +885,56 @@ send_alert(FcExec *exec, FcPrepared *p)
 	return FC_DIR_CONTINUE;
 }
 
+/*
+ * The trigger a run is to wait for must exist (it is only checked now: a
+ * flow may be saved before the trigger) and must be one that wakes waiting
+ * runs rather than starting flows, or the wait could never end.
+ */
 static void
-check_trigger_exists(int64 trigger_id)
+check_wait_trigger(int64 trigger_id)
 {
 	static FcQuery q = {
-		"SELECT 1 FROM flowcontrol.trigger WHERE id = $1", 1, {INT8OID}
+		"SELECT create_flow FROM flowcontrol.trigger WHERE id = $1", 1, {INT8OID}
 	};
 	Datum		arg = Int64GetDatum(trigger_id);
 	bool		exists;
+	bool		create_flow = false;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	fc_catalog_exec(&q, &arg, NULL, 1);
 	exists = SPI_processed > 0;
+	if (exists)
+	{
+		bool		isnull;
+
+		create_flow = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 1, &isnull));
+	}
 	SPI_finish();
 	if (!exists)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("trigger " INT64_FORMAT " does not exist", trigger_id)));
+	if (create_flow)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trigger " INT64_FORMAT " starts flow runs, so no run can wait for it", trigger_id),
+				 errhint("Wait for a trigger whose create_flow is false.")));
 }
 
 static FcDirective
 call_builtin(FcExec *exec, FcAction *a, bool returning)
 {
 	FcPrepared *p = prepared(exec, a);
+
+	/*
+	 * An action without children is "returned to" only when it entered
+	 * (for example a Delay with action_if_past "enter"): continue, as the
+	 * seed's default return hook does.
+	 */
+	if (returning && !a->type->has_children)
+		return FC_DIR_CONTINUE;
 
 	switch (a->type->kind)
 	{
@@ -929,7 +963,7 @@ call_builtin(FcExec *exec, FcAction *a, bool returning)
 		case FC_ACTION_DELAY:
 			return delay(exec, p);
 		case FC_ACTION_WAIT_FOR_TRIGGER:
-			check_trigger_exists(p->trigger);
+			check_wait_trigger(p->trigger);
 			exec->run->waiting_trigger_id = p->trigger;
 			exec->run->waiting_trigger_match_object = p->require_object;
 			exec->run->has_continue_after = false;
@@ -1010,6 +1044,7 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 {
 	const char *signature = returning ? a->type->return_signature : a->type->run_signature;
 	FcRun	   *run = exec->run;
+	char	   *log_at_call;
 	Oid			fn;
 	FmgrInfo	flinfo;
 	Datum		result;
@@ -1035,6 +1070,7 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 	fmgr_info(fn, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, 3, InvalidOid, NULL, NULL);
 	run->status = FC_STATUS_RUNNING;
+	log_at_call = pstrdup(run->log ? run->log : "");
 	fcinfo->args[0].value = fc_run_to_datum(run);
 	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = exec->object ? JsonbPGetDatum(exec->object) : (Datum) 0;
@@ -1104,7 +1140,24 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 			run->waiting_trigger_id = out->waiting_trigger_id;
 			run->waiting_trigger_match_object = out->waiting_trigger_match_object;
 			run->repeat_action = out->repeat_action;
-			run->log = pstrdup(out->log ? out->log : "");
+			{
+				/*
+				 * Lines the action added with append_log() on its own run
+				 * went to exec->run while it ran; keep them after the log it
+				 * returned.
+				 */
+				size_t		len = strlen(log_at_call);
+				const char *added = NULL;
+
+				if (strcmp(run->log, log_at_call) != 0 &&
+					strncmp(run->log, log_at_call, len) == 0)
+				{
+					added = run->log + len;
+					if (*added == '\n')
+						added++;
+				}
+				run->log = fc_log_append(out->log ? out->log : "", added);
+			}
 			MemoryContextSwitchTo(old);
 		}
 		return d;

@@ -486,7 +486,11 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 			ErrorData  *edata = NULL;
 			MemoryContext old;
 
-			if (++exec->counts[cur] > exec->max_hot_loop)
+			/*
+			 * Run hooks and return hooks are counted apart: a loop of N
+			 * rounds enters its action once and returns to it N times.
+			 */
+			if (++exec->counts[2 * cur + (returning ? 1 : 0)] > exec->max_hot_loop)
 			{
 				end_run(exec, FC_OUTCOME_ERRORED,
 						psprintf("Loop times %d exceeded in flow run at %s (" INT64_FORMAT ").",
@@ -626,7 +630,7 @@ fc_engine_execute_locked(FcRun *input, int max_hot_loop)
 	exec.run = run = fc_run_copy(input);
 	exec.flow = flow;
 	exec.max_hot_loop = max_hot_loop;
-	exec.counts = palloc0(sizeof(int) * Max(flow->nactions, 1));
+	exec.counts = palloc0(sizeof(int) * 2 * Max(flow->nactions, 1));
 	exec.current = -1;
 	exec.finish_outcome = FC_OUTCOME_NONE;
 	exec.outer = current_exec;

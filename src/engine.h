@@ -21,7 +21,7 @@ typedef struct FcExec
 	Jsonb	   *context;		/* cached get_context(), or NULL when stale */
 	Jsonb	   *context_state;	/* the state the cached context was built from */
 	int			max_hot_loop;
-	int		   *counts;			/* hook calls per action index */
+	int		   *counts;			/* run, return hook calls per action index */
 	int			current;		/* action index being executed */
 	bool		returning;		/* running the return hook */
 	FcRunOutcome finish_outcome;	/* set by cancel/abort/... during execution */
