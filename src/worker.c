@@ -21,8 +21,9 @@
  * continue_after; the worker then sleeps until that time, at most
  * flowcontrol.poll_interval ms, or until its latch is set.  An ERROR that
  * escapes a unit of work is caught at the top of the loop (sigsetjmp, as
- * in the autovacuum launcher): logged, counted, and followed by a pause of
- * a second before the next unit, never by an exit.
+ * in the autovacuum launcher): logged, counted, and followed by a pause
+ * (1 s, doubling while errors repeat, at most a minute or poll_interval)
+ * before the next unit, never by an exit.
  *
  * Wake-ups: the engine calls fc_worker_wake_at_commit() when it creates,
  * resets or resumes a run (due now) or suspends one with a continue_after.
@@ -105,8 +106,9 @@
 /* restart delay after the first failure; doubles up to the maximum */
 #define FC_RESTART_DELAY_MS		1000
 #define FC_RESTART_DELAY_MAX_MS 60000
-/* pause after an ERROR escaped a unit of work */
+/* pause after an ERROR escaped a unit of work; doubles while errors repeat */
 #define FC_ERROR_PAUSE_MS		1000
+#define FC_ERROR_PAUSE_MAX_MS	60000
 #define FC_LAST_ERROR_LEN		256
 
 /* settings */
@@ -564,7 +566,7 @@ worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (IsA(parsetree, DropdbStmt))
 		stop_workers_for_drop(((DropdbStmt *) parsetree)->dbname);
-	else if (IsA(parsetree, CreatedbStmt))
+	else if (IsA(parsetree, CreatedbStmt) || IsA(parsetree, CreateRoleStmt))
 		wake = true;
 	else if (IsA(parsetree, CreateExtensionStmt) &&
 			 strcmp(((CreateExtensionStmt *) parsetree)->extname, "flowcontrol") == 0)
@@ -578,8 +580,8 @@ worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 
 	/*
-	 * The launcher waiting for its database, or workers waiting for the
-	 * extension, look again once this transaction has committed.
+	 * The launcher waiting for its database or role, or workers waiting for
+	 * the extension, look again once this transaction has committed.
 	 */
 	if (wake)
 	{
@@ -1061,6 +1063,7 @@ fc_worker_main(Datum main_arg)
 
 	/* static: must survive siglongjmp */
 	static TimestampTz pause_until = 0;
+	static int	errors_in_a_row = 0;
 	static bool logged_no_extension = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -1085,8 +1088,11 @@ fc_worker_main(Datum main_arg)
 	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
 	{
 		worker_recover(loop_cxt);
+		errors_in_a_row++;
 		pause_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												  Min(FC_ERROR_PAUSE_MS, fc_poll_interval));
+												  Min(Min(FC_ERROR_PAUSE_MS << Min(errors_in_a_row - 1, 6),
+														  FC_ERROR_PAUSE_MAX_MS),
+													  fc_poll_interval));
 	}
 	PG_exception_stack = &local_sigjmp_buf;
 
@@ -1132,6 +1138,7 @@ fc_worker_main(Datum main_arg)
 			/* working: any committer may need to wake us again */
 			slot_set(FC_WS_RUNNING, DT_NOEND);
 			next = worker_unit(loop_cxt, &executed, &more, &no_extension);
+			errors_in_a_row = 0;
 			if (no_extension)
 			{
 				state = FC_WS_NO_EXTENSION;
