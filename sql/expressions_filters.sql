@@ -134,3 +134,11 @@ SELECT pg_temp.render('Hello {{ }}', :'ctx');
 SELECT pg_temp.validate_template('{{ i == }}');
 SELECT t AS template, pg_temp.rendered(t, :'ctx') AS rendered
 FROM (VALUES ('{{ "}}" }}'), ('{{ i !bad= 5 }}'), ('{{ x|nosuch }}'), ('a {{ b }} {{')) AS v(t);
+
+-- filters that build values are bounded (16 MB), so chains cannot blow up
+SELECT length(flowcontrol.evaluate('s' || repeat('|join:"ab"', 12), '{"s": "hello"}')::text) AS grown;
+SELECT flowcontrol.evaluate('s' || repeat('|join:"ab"', 40), '{"s": "hello"}');
+SELECT flowcontrol.evaluate('s' || repeat('|add:s', 30),
+	jsonb_build_object('s', repeat('x', 1000000)));
+SELECT flowcontrol.evaluate('l' || repeat('|add:l', 30),
+	jsonb_build_object('l', (SELECT jsonb_agg(repeat('x', 1000)) FROM generate_series(1, 1000))));

@@ -20,6 +20,8 @@
 /* Limits that keep hostile input from exhausting the stack or memory. */
 #define FC_EXPR_MAX_LENGTH		65536	/* bytes of source text */
 #define FC_EXPR_MAX_DEPTH		200		/* nesting of operators and parens */
+#define FC_EXPR_MAX_VALUE_SIZE	(16 * 1024 * 1024)	/* bytes of a string or
+													 * array a filter builds */
 
 typedef struct FcExpr FcExpr;
 

@@ -564,6 +564,22 @@ py_int(const JsonbValue *v, Numeric *result)
 	}
 }
 
+/*
+ * Filters that build values (add, join) could otherwise grow a string
+ * exponentially along a chain: x|join:"ab"|join:"ab"|... triples it each
+ * time.
+ */
+static void
+check_value_size(Size size)
+{
+	if (size > FC_EXPR_MAX_VALUE_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("expression value is too large"),
+				 errdetail("A filter would build a value of more than %d bytes.",
+						   FC_EXPR_MAX_VALUE_SIZE)));
+}
+
 /* A new array value: the elements of a, then those of b. */
 static void
 concat_arrays(const JsonbValue *a, const JsonbValue *b, JsonbValue *result)
@@ -573,6 +589,7 @@ concat_arrays(const JsonbValue *a, const JsonbValue *b, JsonbValue *result)
 	const JsonbValue *arrays[2] = {a, b};
 	int			k;
 
+	check_value_size((Size) a->val.binary.len + b->val.binary.len);
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (k = 0; k < 2; k++)
 	{
@@ -612,8 +629,12 @@ filter_add(JsonbValue *value, const JsonbValue *arg)
 	ta = py_type(arg);
 	if (tv == PY_STR && ta == PY_STR)
 	{
-		int			len = value->val.string.len + arg->val.string.len;
-		char	   *s = palloc(len + 1);
+		int			len;
+		char	   *s;
+
+		check_value_size((Size) value->val.string.len + arg->val.string.len);
+		len = value->val.string.len + arg->val.string.len;
+		s = palloc(len + 1);
 
 		memcpy(s, value->val.string.val, value->val.string.len);
 		memcpy(s + value->val.string.len, arg->val.string.val,
@@ -685,6 +706,7 @@ filter_join(JsonbValue *value, const JsonbValue *arg)
 			if (!first)
 				appendBinaryStringInfo(&buf, sep, seplen);
 			appendBinaryStringInfo(&buf, s, len);
+			check_value_size(buf.len);
 			s += len;
 			first = false;
 		}
@@ -704,6 +726,7 @@ filter_join(JsonbValue *value, const JsonbValue *arg)
 			if (!first)
 				appendBinaryStringInfo(&buf, sep, seplen);
 			append_text(&buf, &v);
+			check_value_size(buf.len);
 			first = false;
 		}
 	}
@@ -1198,6 +1221,16 @@ fc_expr_get(const char *source)
 		MemoryContextMemAllocated(cache_context, true) > FC_EXPR_CACHE_MAX_BYTES)
 		cache_full = true;
 	return expr;
+}
+
+void
+fc_expr_cache_reset(void)
+{
+	if (cache_context != NULL)
+	{
+		MemoryContextReset(cache_context);
+		cache_create();
+	}
 }
 
 /* ---------------------------------------------------------------------

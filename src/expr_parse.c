@@ -469,8 +469,13 @@ fc_expr_parse(const char *source)
 	expr->source = pnstrdup(source, len);
 	expr->root = NULL;
 
-	p.source = expr->source;
-	p.tokens = fc_expr_scan(expr->source, (int) len, &ntokens);
+	/*
+	 * Scan and parse the caller's string, not the copy: the tree keeps no
+	 * pointer into it, and a fuzzer's exactly-sized buffer then catches any
+	 * read past the end.
+	 */
+	p.source = source;
+	p.tokens = fc_expr_scan(source, (int) len, &ntokens);
 	p.pos = 0;
 	p.depth = 0;
 
