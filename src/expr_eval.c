@@ -32,7 +32,6 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "parser/scansup.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
@@ -504,6 +503,13 @@ py_is(const JsonbValue *a, const JsonbValue *b)
  * ---------------------------------------------------------------------
  */
 
+/* ASCII white space as Python's str.strip() sees it */
+static inline bool
+is_py_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
+}
+
 /*
  * Python's int(v): booleans are 0 and 1, numbers are truncated, strings
  * are parsed as Python parses them (surrounding white space, a sign,
@@ -531,9 +537,9 @@ py_int(const JsonbValue *v, Numeric *result)
 				int			n = 0;
 				bool		ok = false;
 
-				while (s < end && scanner_isspace(*s))
+				while (s < end && is_py_space(*s))
 					s++;
-				while (end > s && scanner_isspace(end[-1]))
+				while (end > s && is_py_space(end[-1]))
 					end--;
 				if (s < end && (*s == '+' || *s == '-'))
 					digits[n++] = *s++;
@@ -1257,19 +1263,27 @@ fc_expr_value(const char *source, Jsonb *context)
 	return JsonbValueToJsonb(fc_expr_eval(fc_expr_get(source), context));
 }
 
+/* Error context for errors in a placeholder: where it is in the template. */
+typedef struct FcPlaceholderContext
+{
+	const char *template_text;
+	const char *start;
+} FcPlaceholderContext;
+
 /*
  * Find the next placeholder at or after *pos: sets *start (at "{{") and
- * *end (after "}}") and returns its expression, palloc'd; NULL if there
- * is none.  As in Django, the first "}}" ends a placeholder.
+ * *end (after "}}") and returns its parsed expression (from the cache);
+ * NULL if there is none.  As in Django, the first "}}" ends a placeholder.
  */
-static char *
+static FcExpr *
 next_placeholder(const char *template_text, const char **pos,
-				 const char **start, const char **end)
+				 const char **start, const char **end,
+				 FcPlaceholderContext *pc)
 {
 	const char *open = strstr(*pos, "{{");
 	const char *close;
 	char	   *source;
-	const char *s;
+	FcExpr	   *expr;
 
 	if (open == NULL)
 		return NULL;
@@ -1277,24 +1291,21 @@ next_placeholder(const char *template_text, const char **pos,
 	if (close == NULL)
 		fc_expr_syntax_error_in("template", template_text, open - template_text,
 								strlen(open), "unterminated placeholder in template");
-	source = pnstrdup(open + 2, close - open - 2);
-	for (s = source; *s && scanner_isspace(*s); s++)
-		;
-	if (*s == '\0')
-		fc_expr_syntax_error_in("template", template_text, open - template_text,
-								close + 2 - open, "empty placeholder in template");
 	*start = open;
 	*end = close + 2;
 	*pos = *end;
-	return source;
-}
 
-/* Error context for errors in a placeholder: where it is in the template. */
-typedef struct FcPlaceholderContext
-{
-	const char *template_text;
-	const char *start;
-} FcPlaceholderContext;
+	source = pnstrdup(open + 2, close - open - 2);
+	pc->start = open;			/* errors in the expression say where it is */
+	expr = fc_expr_get(source);
+	pc->start = NULL;
+	pfree(source);
+	/* blank is what the scanner skips: decided by parsing */
+	if (expr->root == NULL)
+		fc_expr_syntax_error_in("template", template_text, open - template_text,
+								close + 2 - open, "empty placeholder in template");
+	return expr;
+}
 
 static void
 placeholder_error_callback(void *arg)
@@ -1327,23 +1338,24 @@ fc_expr_render(const char *template_text, Jsonb *context)
 	const char *text = template_text;	/* start of text not yet copied */
 	const char *start;
 	const char *end;
-	char	   *source;
+	FcExpr	   *expr;
 	ErrorContextCallback errcallback;
 	FcPlaceholderContext pc;
 
 	initStringInfo(&buf);
 	push_placeholder_context(&errcallback, &pc, template_text);
-	while ((source = next_placeholder(template_text, &pos, &start, &end)) != NULL)
+	for (;;)
 	{
-		FcExpr	   *expr;
 		const FcExprNode *root;
 		FcEvalState st;
 		JsonbValue	value;
 
 		CHECK_FOR_INTERRUPTS();
-		pc.start = start;
-		expr = fc_expr_get(source);
+		expr = next_placeholder(template_text, &pos, &start, &end, &pc);
+		if (expr == NULL)
+			break;
 		root = expr->root;
+		pc.start = start;
 		appendBinaryStringInfo(&buf, text, start - text);
 		eval_init(&st, context);
 		if (root->kind == FC_EXPR_FILTERED)
@@ -1352,9 +1364,8 @@ fc_expr_render(const char *template_text, Jsonb *context)
 			st.missing_as_empty = root;
 		eval_node(&st, expr->root, &value);
 		append_text(&buf, &value);
-		pfree(source);
-		text = end;
 		pc.start = NULL;
+		text = end;
 	}
 	error_context_stack = errcallback.previous;
 	appendStringInfoString(&buf, text);
@@ -1367,20 +1378,14 @@ fc_expr_validate_template(const char *template_text)
 	const char *pos = template_text;
 	const char *start;
 	const char *end;
-	char	   *source;
-
 	ErrorContextCallback errcallback;
 	FcPlaceholderContext pc;
 
 	push_placeholder_context(&errcallback, &pc, template_text);
-	while ((source = next_placeholder(template_text, &pos, &start, &end)) != NULL)
+	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		pc.start = start;
-		(void) fc_expr_get(source);
-		pc.start = NULL;
-		pfree(source);
-	}
+	} while (next_placeholder(template_text, &pos, &start, &end, &pc) != NULL);
 	error_context_stack = errcallback.previous;
 }
 
