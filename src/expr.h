@@ -52,6 +52,12 @@ extern bool fc_expr_is_empty(const FcExpr *expr);
  */
 extern JsonbValue *fc_expr_eval(const FcExpr *expr, Jsonb *context);
 
+/*
+ * fc_expr_eval() as a jsonb document, allocated in CurrentMemoryContext;
+ * cheaper than converting fc_expr_eval()'s result for booleans and None.
+ */
+extern Jsonb *fc_expr_eval_jsonb(const FcExpr *expr, Jsonb *context);
+
 /* Python truthiness of a value. */
 extern bool fc_expr_truthy(const JsonbValue *value);
 

@@ -105,7 +105,7 @@ init_numerics(void)
 	MemoryContextSwitchTo(old);
 }
 
-static FcPyType
+static inline FcPyType
 py_type(const JsonbValue *v)
 {
 	switch (v->type)
@@ -1031,15 +1031,25 @@ eval_node(FcEvalState *st, const FcExprNode *node, JsonbValue *result)
 {
 	JsonbValue	right;
 
+	/* leaves first: they do not recurse */
+	if (node->kind == FC_EXPR_CONST)
+	{
+		*result = node->u.constant;
+		return;
+	}
+	if (node->kind == FC_EXPR_VAR)
+	{
+		eval_var(st, node, result);
+		return;
+	}
+
 	check_stack_depth();
 
 	switch (node->kind)
 	{
 		case FC_EXPR_CONST:
-			*result = node->u.constant;
-			break;
 		case FC_EXPR_VAR:
-			eval_var(st, node, result);
+			pg_unreachable();
 			break;
 		case FC_EXPR_FILTERED:
 			{
@@ -1133,6 +1143,51 @@ fc_expr_eval(const FcExpr *expr, Jsonb *context)
 	else
 		eval_node(&st, expr->root, result);
 	return result;
+}
+
+/*
+ * A value as a jsonb document.  The documents for true, false and null are
+ * built once and copied, which is much cheaper than JsonbValueToJsonb()
+ * and is what conditions return.
+ */
+static Jsonb *
+value_to_jsonb(JsonbValue *value)
+{
+	static Jsonb *constants[3];
+	int			i;
+	Jsonb	   *result;
+
+	if (value->type == jbvNull)
+		i = 0;
+	else if (value->type == jbvBool)
+		i = value->val.boolean ? 2 : 1;
+	else
+		return JsonbValueToJsonb(value);
+
+	if (constants[i] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		constants[i] = JsonbValueToJsonb(value);
+		MemoryContextSwitchTo(old);
+	}
+	result = palloc(VARSIZE(constants[i]));
+	memcpy(result, constants[i], VARSIZE(constants[i]));
+	return result;
+}
+
+Jsonb *
+fc_expr_eval_jsonb(const FcExpr *expr, Jsonb *context)
+{
+	FcEvalState st;
+	JsonbValue	result;
+
+	eval_init(&st, context);
+	if (expr->root == NULL)
+		set_null(&result);
+	else
+		eval_node(&st, expr->root, &result);
+	return value_to_jsonb(&result);
 }
 
 /* ---------------------------------------------------------------------
@@ -1260,7 +1315,7 @@ fc_expr_condition(const char *source, Jsonb *context)
 Jsonb *
 fc_expr_value(const char *source, Jsonb *context)
 {
-	return JsonbValueToJsonb(fc_expr_eval(fc_expr_get(source), context));
+	return fc_expr_eval_jsonb(fc_expr_get(source), context);
 }
 
 /* Error context for errors in a placeholder: where it is in the template. */
