@@ -34,3 +34,9 @@ include $(PGXS)
 .PHONY: test
 test:
 	PG_CONFIG=$(PG_CONFIG) bash tools/run-tests
+
+# Fuzz the expression language for FUZZ_SECONDS (see fuzz/README.md).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	PG_CONFIG=$(PG_CONFIG) bash fuzz/run.sh $(FUZZ_SECONDS)

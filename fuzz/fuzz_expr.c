@@ -87,8 +87,18 @@ parse_and_eval(const char *source, Jsonb *unused)
 
 		(void) fc_expr_truthy(v);
 		(void) JsonbValueToJsonb(v);
+		(void) fc_expr_eval_jsonb(expr, contexts[i]);
 	}
 	fc_expr_check_filters(expr);
+}
+
+/* The cached path the engine takes: fc_expr_get() under the wrappers. */
+static void
+cached(const char *source, Jsonb *context)
+{
+	(void) fc_expr_condition(source, context);
+	(void) fc_expr_value(source, context);
+	(void) fc_expr_is_empty(fc_expr_get(source));
 }
 
 static void
@@ -117,6 +127,7 @@ fuzz_one(const uint8_t *data, size_t size)
 	source[size] = '\0';
 
 	try_call(parse_and_eval, source, NULL);
+	try_call(cached, source, contexts[1]);
 	try_call(render, source, contexts[1]);
 
 	free(source);

@@ -187,10 +187,16 @@ parse_var(FcParser *p, FcToken *tok)
 			ndigits++;
 		if (ndigits == step->keylen)
 		{
-			while (*s == '0' && s[1] != '\0')
-				s++, ndigits--;
+			const char *digits = s;
+
+			/* leading zeros do not count, as for Python's int() */
+			while (*digits == '0' && digits[1] != '\0')
+			{
+				digits++;
+				ndigits--;
+			}
 			/* longer than any jsonb array can be: never a valid index */
-			step->index = (ndigits > 9) ? PG_INT32_MAX : atoi(s);
+			step->index = (ndigits > 9) ? PG_INT32_MAX : atoi(digits);
 		}
 		else
 			step->index = -1;
