@@ -29,7 +29,7 @@ FROM (VALUES ('42'), ('-7'), ('+3'), ('2.50'), ('.5'), ('-.5'), ('1e3'), ('1.5E-
 -- variables and dotted lookups; anything missing is None
 SELECT e AS expression, pg_temp.ev(e, :'ctx') AS result
 FROM (VALUES ('i'), ('s'), ('object.username'), ('object.tags.1'), ('items.0'),
-	('items.2'), ('items.3'), ('items.01'), ('object.0'), ('nested.0.1'), ('nested.1.k'),
+	('items.2'), ('items.3'), ('items.01'), ('items.00000000000002'), ('items.99999999999'), ('object.0'), ('nested.0.1'), ('nested.1.k'),
 	('s.1'), ('s.9'), ('missing'), ('missing.deeper'), ('object.missing'),
 	('i.0'), ('items.x'), ('n.x'), ('true'), ('_private'), ('ünï')) AS v(e);
 SELECT flowcontrol.evaluate('x', NULL) AS null_context,

@@ -27,7 +27,8 @@ SELECT e AS expression, pg_temp.ev(e, :'ctx') AS result
 FROM (VALUES ('i|add:2'), ('i|add:-7'), ('"5"|add:"2"'), ('" 5 "|add:1'), ('"1_000"|add:1'),
 	('"-3"|add:i'), ('f|add:1'), ('1.9|add:1.9'), ('t|add:1'), ('99999999999999999999|add:1'),
 	('s|add:"!"'), ('"5"|add:"x"'), ('items|add:nums'), ('"a"|add:1'), ('"1.5"|add:1'),
-	('n|add:1'), ('missing|add:1'), ('object|add:object'), ('items|add:"d"')) AS v(e);
+	('n|add:1'), ('missing|add:1'), ('object|add:object'), ('items|add:"d"'),
+	(E'"\x0b 5\x1f\t"|add:1'), ('"5 5"|add:1'), ('"_5"|add:1'), ('"5__0"|add:1'), ('"+"|add:1')) AS v(e);
 
 -- default, default_if_none
 SELECT e AS expression, pg_temp.ev(e, :'ctx') AS result
@@ -84,15 +85,17 @@ FROM (VALUES ('x|default:1|add:2'), ('items|first|upper'), ('s|length|divisibleb
 
 -- Registered filters: (value jsonb, arg jsonb) returns jsonb, arg is null
 -- when none is given, a NULL result is None
-CREATE FUNCTION public.fc_test_shout(value jsonb, arg jsonb) RETURNS jsonb
-LANGUAGE sql AS $$ SELECT to_jsonb(upper(value #>> '{}') || coalesce(arg #>> '{}', '!')) $$;
+-- (the example of doc/expressions.md)
+CREATE FUNCTION shout(value jsonb, arg jsonb) RETURNS jsonb LANGUAGE sql
+AS $$ SELECT to_jsonb(upper(value #>> '{}') || coalesce(arg #>> '{}', '!')) $$;
 CREATE FUNCTION public.fc_test_nothing(value jsonb, arg jsonb) RETURNS jsonb
 LANGUAGE sql AS $$ SELECT NULL::jsonb $$;
 CREATE FUNCTION public.fc_test_fail(value jsonb, arg jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'filter failed on %', value; END $$;
 -- a filter name is accepted by the parser before it is registered
 SELECT pg_temp.ev('s|shout', :'ctx') AS before_registering;
-SELECT flowcontrol.register_filter('shout', 'public.fc_test_shout(jsonb, jsonb)');
+SELECT flowcontrol.register_filter('shout', 'shout(jsonb, jsonb)');
+SELECT flowcontrol.evaluate('name|shout', '{"name": "ada"}');   -- "ADA!"
 SELECT flowcontrol.register_filter('nothing', 'public.fc_test_nothing(jsonb, jsonb)');
 SELECT flowcontrol.register_filter('fail', 'public.fc_test_fail(jsonb, jsonb)');
 SELECT e AS expression, pg_temp.ev(e, :'ctx') AS result
@@ -101,12 +104,12 @@ FROM (VALUES ('s|shout'), ('s|shout:"?"'), ('i|shout:i'), ('s|shout|length'), ('
 SELECT flowcontrol.validate_expression('s|shout:1|nothing|add:1');
 SELECT flowcontrol.evaluate('s|fail', :'ctx');
 -- a built-in name cannot be registered
-SELECT flowcontrol.register_filter('add', 'public.fc_test_shout(jsonb, jsonb)');
+SELECT flowcontrol.register_filter('add', 'shout(jsonb, jsonb)');
 -- unregistered again, the name is unknown at once
 DELETE FROM flowcontrol.filter WHERE name = 'shout';
 SELECT pg_temp.ev('s|shout', :'ctx') AS after_unregistering;
 DELETE FROM flowcontrol.filter WHERE name IN ('nothing', 'fail');
-DROP FUNCTION public.fc_test_shout(jsonb, jsonb), public.fc_test_nothing(jsonb, jsonb),
+DROP FUNCTION shout(jsonb, jsonb), public.fc_test_nothing(jsonb, jsonb),
 	public.fc_test_fail(jsonb, jsonb);
 
 -- Unknown filters: validate_expression and evaluation name them
@@ -133,4 +136,14 @@ SELECT pg_temp.render('Hello {{ object.username', :'ctx');
 SELECT pg_temp.render('Hello {{ }}', :'ctx');
 SELECT pg_temp.validate_template('{{ i == }}');
 SELECT t AS template, pg_temp.rendered(t, :'ctx') AS rendered
-FROM (VALUES ('{{ "}}" }}'), ('{{ i !bad= 5 }}'), ('{{ x|nosuch }}'), ('a {{ b }} {{')) AS v(t);
+FROM (VALUES ('{{ "}}" }}'), ('{{ i !bad= 5 }}'), ('{{ x|nosuch }}'), ('a {{ b }} {{'),
+	-- found by the fuzzer: a placeholder blank but for a vertical tab
+	(E'{{ \x0b}}{ {}}'), (E'{{ \t\x0b }}')) AS v(t);
+
+-- filters that build values are bounded (16 MB), so chains cannot blow up
+SELECT length(flowcontrol.evaluate('s' || repeat('|join:"ab"', 12), '{"s": "hello"}')::text) AS grown;
+SELECT flowcontrol.evaluate('s' || repeat('|join:"ab"', 40), '{"s": "hello"}');
+SELECT flowcontrol.evaluate('s' || repeat('|add:s', 30),
+	jsonb_build_object('s', repeat('x', 1000000)));
+SELECT flowcontrol.evaluate('l' || repeat('|add:l', 30),
+	jsonb_build_object('l', (SELECT jsonb_agg(repeat('x', 1000)) FROM generate_series(1, 1000))));

@@ -10,6 +10,7 @@
 
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "nodes/primnodes.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -34,7 +35,24 @@ typedef struct FcEvaluateCache
 	char	   *source;
 	int			len;
 	FcExpr	   *expr;			/* NULL until a source parsed */
+	bool		constant;		/* the argument cannot change in this query */
 } FcEvaluateCache;
+
+/*
+ * Is argument argnum of the call a Const?  Not get_fn_expr_arg_stable():
+ * PL/pgSQL keeps a simple expression's state, fn_extra included, across
+ * executions with different values of its (external) Params.
+ */
+static bool
+arg_is_const(FmgrInfo *flinfo, int argnum)
+{
+	List	   *args;
+
+	if (flinfo->fn_expr == NULL || !IsA(flinfo->fn_expr, FuncExpr))
+		return false;
+	args = ((FuncExpr *) flinfo->fn_expr)->args;
+	return argnum < list_length(args) && IsA(list_nth(args, argnum), Const);
+}
 
 Datum
 flowcontrol_evaluate(PG_FUNCTION_ARGS)
@@ -63,8 +81,10 @@ flowcontrol_evaluate(PG_FUNCTION_ARGS)
 											   ALLOCSET_SMALL_SIZES);
 		fcinfo->flinfo->fn_extra = cache;
 	}
-	if (cache->expr == NULL || cache->len != len ||
-		memcmp(cache->source, VARDATA_ANY(source), len) != 0)
+	/* a constant expression argument is parsed once per query */
+	if (cache->expr == NULL ||
+		(!cache->constant &&
+		 (cache->len != len || memcmp(cache->source, VARDATA_ANY(source), len) != 0)))
 	{
 		MemoryContext old;
 
@@ -75,9 +95,10 @@ flowcontrol_evaluate(PG_FUNCTION_ARGS)
 		cache->len = len;
 		cache->expr = fc_expr_parse(cache->source);
 		MemoryContextSwitchTo(old);
+		cache->constant = arg_is_const(fcinfo->flinfo, 0);
 	}
 
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(fc_expr_eval(cache->expr, context)));
+	PG_RETURN_JSONB_P(fc_expr_eval_jsonb(cache->expr, context));
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "commands/sequence.h"
 #include "executor/executor.h"
 #include "storage/proc.h"
+#include "utils/resowner.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_extension.h"
@@ -720,6 +721,7 @@ direct_insert_allowed(Relation rel)
 typedef struct FcInsertState
 {
 	int			depth;			/* executor nesting when set up */
+	ResourceOwner owner;		/* holds its relation and index references */
 	LocalTransactionId lxid;
 	SubTransactionId subxid;
 	Relation	rel;
@@ -793,9 +795,14 @@ fc_ExecutorEnd(QueryDesc *queryDesc)
 static void
 insert_state_release(FcInsertState *st)
 {
+	ResourceOwner save = CurrentResourceOwner;
+
+	/* the references belong to the owner that was current when it was set up */
+	CurrentResourceOwner = st->owner;
 	ExecDropSingleTupleTableSlot(st->slot);
 	ExecCloseIndices(st->rri);
 	table_close(st->rel, NoLock);
+	CurrentResourceOwner = save;
 	FreeExecutorState(st->estate);
 	memset(st, 0, sizeof(FcInsertState));
 }
@@ -807,15 +814,17 @@ insert_state_close(void)
 		insert_state_release(&insert_state);
 }
 
+/*
+ * The kept state is closed by the ExecutorEnd of the statement it was set
+ * up under, before that statement's resource owner goes away; at the end
+ * of a (sub)transaction there is nothing left to close, and an abort has
+ * released everything already.
+ */
 static void
 insert_state_xact_callback(XactEvent event, void *arg)
 {
-	if (insert_state.estate == NULL)
-		return;
-	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
-		event == XACT_EVENT_PRE_PREPARE)
-		insert_state_close();
-	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	if (insert_state.estate != NULL &&
+		(event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT))
 		memset(&insert_state, 0, sizeof(insert_state));
 }
 
@@ -823,11 +832,8 @@ static void
 insert_state_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							  SubTransactionId parentSubid, void *arg)
 {
-	if (insert_state.estate == NULL || insert_state.subxid != mySubid)
-		return;
-	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
-		insert_state_close();
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	if (insert_state.estate != NULL && insert_state.subxid == mySubid &&
+		event == SUBXACT_EVENT_ABORT_SUB)
 		memset(&insert_state, 0, sizeof(insert_state));
 }
 
@@ -843,6 +849,7 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 	ExecOpenIndices(st->rri, false);
 	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel), &TTSOpsHeapTuple);
 	st->depth = exec_depth;
+	st->owner = CurrentResourceOwner;
 	st->lxid = MyProc->lxid;
 	st->subxid = GetCurrentSubTransactionId();
 	MemoryContextSwitchTo(old);
@@ -866,9 +873,16 @@ get_insert_state(FcInsertState *temp, bool *temporary)
 	if (insert_state.estate != NULL &&
 		insert_state.lxid == MyProc->lxid &&
 		insert_state.subxid == GetCurrentSubTransactionId() &&
+		insert_state.owner == CurrentResourceOwner &&
 		RelationGetRelid(insert_state.rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
 		return &insert_state;
-	if (insert_state.estate != NULL)
+
+	/*
+	 * Keep a state only where the executor hooks will see the statement end:
+	 * not when the library was loaded in the middle of it (exec_depth is
+	 * then 0), and not while one kept for an enclosing context exists.
+	 */
+	if (insert_state.estate != NULL || exec_depth == 0)
 	{
 		insert_state_open(temp, CurrentMemoryContext);
 		*temporary = true;

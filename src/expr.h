@@ -20,6 +20,8 @@
 /* Limits that keep hostile input from exhausting the stack or memory. */
 #define FC_EXPR_MAX_LENGTH		65536	/* bytes of source text */
 #define FC_EXPR_MAX_DEPTH		200		/* nesting of operators and parens */
+#define FC_EXPR_MAX_VALUE_SIZE	(16 * 1024 * 1024)	/* bytes of a string or
+													 * array a filter builds */
 
 typedef struct FcExpr FcExpr;
 
@@ -35,7 +37,10 @@ extern FcExpr *fc_expr_parse(const char *source);
 /*
  * The parsed tree for source from the backend's expression cache, parsing
  * it on first use.  The result lives in a long-lived context and must not
- * be freed or modified.  Same errors as fc_expr_parse().
+ * be freed or modified.  It stays valid at least until the end of the
+ * current top-level transaction; do not keep it longer (a cache that has
+ * outgrown its bounds is emptied when a later transaction uses it): call
+ * fc_expr_get() again, a hash lookup.  Same errors as fc_expr_parse().
  */
 extern FcExpr *fc_expr_get(const char *source);
 
@@ -44,11 +49,18 @@ extern bool fc_expr_is_empty(const FcExpr *expr);
 
 /*
  * Evaluate expr over context (a jsonb object, or NULL for none).  The
- * result is allocated in CurrentMemoryContext.  Registered filters are
+ * result is allocated in CurrentMemoryContext, but its strings and
+ * containers may point into context and into expr.  Registered filters are
  * called as the current user: callers that evaluate a flow's expressions
  * switch to the flow owner first.  Errors from filters propagate.
  */
 extern JsonbValue *fc_expr_eval(const FcExpr *expr, Jsonb *context);
+
+/*
+ * fc_expr_eval() as a jsonb document, allocated in CurrentMemoryContext;
+ * cheaper than converting fc_expr_eval()'s result for booleans and None.
+ */
+extern Jsonb *fc_expr_eval_jsonb(const FcExpr *expr, Jsonb *context);
 
 /* Python truthiness of a value. */
 extern bool fc_expr_truthy(const JsonbValue *value);

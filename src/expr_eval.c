@@ -32,7 +32,6 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "parser/scansup.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
@@ -106,7 +105,7 @@ init_numerics(void)
 	MemoryContextSwitchTo(old);
 }
 
-static FcPyType
+static inline FcPyType
 py_type(const JsonbValue *v)
 {
 	switch (v->type)
@@ -504,6 +503,13 @@ py_is(const JsonbValue *a, const JsonbValue *b)
  * ---------------------------------------------------------------------
  */
 
+/* ASCII white space as Python's str.strip() sees it */
+static inline bool
+is_py_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
+}
+
 /*
  * Python's int(v): booleans are 0 and 1, numbers are truncated, strings
  * are parsed as Python parses them (surrounding white space, a sign,
@@ -531,9 +537,9 @@ py_int(const JsonbValue *v, Numeric *result)
 				int			n = 0;
 				bool		ok = false;
 
-				while (s < end && scanner_isspace(*s))
+				while (s < end && is_py_space(*s))
 					s++;
-				while (end > s && scanner_isspace(end[-1]))
+				while (end > s && is_py_space(end[-1]))
 					end--;
 				if (s < end && (*s == '+' || *s == '-'))
 					digits[n++] = *s++;
@@ -564,6 +570,22 @@ py_int(const JsonbValue *v, Numeric *result)
 	}
 }
 
+/*
+ * Filters that build values (add, join) could otherwise grow a string
+ * exponentially along a chain: x|join:"ab"|join:"ab"|... triples it each
+ * time.
+ */
+static void
+check_value_size(Size size)
+{
+	if (size > FC_EXPR_MAX_VALUE_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("expression value is too large"),
+				 errdetail("A filter would build a value of more than %d bytes.",
+						   FC_EXPR_MAX_VALUE_SIZE)));
+}
+
 /* A new array value: the elements of a, then those of b. */
 static void
 concat_arrays(const JsonbValue *a, const JsonbValue *b, JsonbValue *result)
@@ -573,6 +595,7 @@ concat_arrays(const JsonbValue *a, const JsonbValue *b, JsonbValue *result)
 	const JsonbValue *arrays[2] = {a, b};
 	int			k;
 
+	check_value_size((Size) a->val.binary.len + b->val.binary.len);
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (k = 0; k < 2; k++)
 	{
@@ -612,8 +635,12 @@ filter_add(JsonbValue *value, const JsonbValue *arg)
 	ta = py_type(arg);
 	if (tv == PY_STR && ta == PY_STR)
 	{
-		int			len = value->val.string.len + arg->val.string.len;
-		char	   *s = palloc(len + 1);
+		int			len;
+		char	   *s;
+
+		check_value_size((Size) value->val.string.len + arg->val.string.len);
+		len = value->val.string.len + arg->val.string.len;
+		s = palloc(len + 1);
 
 		memcpy(s, value->val.string.val, value->val.string.len);
 		memcpy(s + value->val.string.len, arg->val.string.val,
@@ -685,6 +712,7 @@ filter_join(JsonbValue *value, const JsonbValue *arg)
 			if (!first)
 				appendBinaryStringInfo(&buf, sep, seplen);
 			appendBinaryStringInfo(&buf, s, len);
+			check_value_size(buf.len);
 			s += len;
 			first = false;
 		}
@@ -704,6 +732,7 @@ filter_join(JsonbValue *value, const JsonbValue *arg)
 			if (!first)
 				appendBinaryStringInfo(&buf, sep, seplen);
 			append_text(&buf, &v);
+			check_value_size(buf.len);
 			first = false;
 		}
 	}
@@ -1003,15 +1032,25 @@ eval_node(FcEvalState *st, const FcExprNode *node, JsonbValue *result)
 {
 	JsonbValue	right;
 
+	/* leaves first: they do not recurse */
+	if (node->kind == FC_EXPR_CONST)
+	{
+		*result = node->u.constant;
+		return;
+	}
+	if (node->kind == FC_EXPR_VAR)
+	{
+		eval_var(st, node, result);
+		return;
+	}
+
 	check_stack_depth();
 
 	switch (node->kind)
 	{
 		case FC_EXPR_CONST:
-			*result = node->u.constant;
-			break;
 		case FC_EXPR_VAR:
-			eval_var(st, node, result);
+			pg_unreachable();
 			break;
 		case FC_EXPR_FILTERED:
 			{
@@ -1105,6 +1144,51 @@ fc_expr_eval(const FcExpr *expr, Jsonb *context)
 	else
 		eval_node(&st, expr->root, result);
 	return result;
+}
+
+/*
+ * A value as a jsonb document.  The documents for true, false and null are
+ * built once and copied, which is much cheaper than JsonbValueToJsonb()
+ * and is what conditions return.
+ */
+static Jsonb *
+value_to_jsonb(JsonbValue *value)
+{
+	static Jsonb *constants[3];
+	int			i;
+	Jsonb	   *result;
+
+	if (value->type == jbvNull)
+		i = 0;
+	else if (value->type == jbvBool)
+		i = value->val.boolean ? 2 : 1;
+	else
+		return JsonbValueToJsonb(value);
+
+	if (constants[i] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		constants[i] = JsonbValueToJsonb(value);
+		MemoryContextSwitchTo(old);
+	}
+	result = palloc(VARSIZE(constants[i]));
+	memcpy(result, constants[i], VARSIZE(constants[i]));
+	return result;
+}
+
+Jsonb *
+fc_expr_eval_jsonb(const FcExpr *expr, Jsonb *context)
+{
+	FcEvalState st;
+	JsonbValue	result;
+
+	eval_init(&st, context);
+	if (expr->root == NULL)
+		set_null(&result);
+	else
+		eval_node(&st, expr->root, &result);
+	return value_to_jsonb(&result);
 }
 
 /* ---------------------------------------------------------------------
@@ -1201,6 +1285,16 @@ fc_expr_get(const char *source)
 	return expr;
 }
 
+void
+fc_expr_cache_reset(void)
+{
+	if (cache_context != NULL)
+	{
+		MemoryContextReset(cache_context);
+		cache_create();
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Convenience wrappers and templates
  * ---------------------------------------------------------------------
@@ -1222,39 +1316,7 @@ fc_expr_condition(const char *source, Jsonb *context)
 Jsonb *
 fc_expr_value(const char *source, Jsonb *context)
 {
-	return JsonbValueToJsonb(fc_expr_eval(fc_expr_get(source), context));
-}
-
-/*
- * Find the next placeholder at or after *pos: sets *start (at "{{") and
- * *end (after "}}") and returns its expression, palloc'd; NULL if there
- * is none.  As in Django, the first "}}" ends a placeholder.
- */
-static char *
-next_placeholder(const char *template_text, const char **pos,
-				 const char **start, const char **end)
-{
-	const char *open = strstr(*pos, "{{");
-	const char *close;
-	char	   *source;
-	const char *s;
-
-	if (open == NULL)
-		return NULL;
-	close = strstr(open + 2, "}}");
-	if (close == NULL)
-		fc_expr_syntax_error_in("template", template_text, open - template_text,
-								strlen(open), "unterminated placeholder in template");
-	source = pnstrdup(open + 2, close - open - 2);
-	for (s = source; *s && scanner_isspace(*s); s++)
-		;
-	if (*s == '\0')
-		fc_expr_syntax_error_in("template", template_text, open - template_text,
-								close + 2 - open, "empty placeholder in template");
-	*start = open;
-	*end = close + 2;
-	*pos = *end;
-	return source;
+	return fc_expr_eval_jsonb(fc_expr_get(source), context);
 }
 
 /* Error context for errors in a placeholder: where it is in the template. */
@@ -1263,6 +1325,43 @@ typedef struct FcPlaceholderContext
 	const char *template_text;
 	const char *start;
 } FcPlaceholderContext;
+
+/*
+ * Find the next placeholder at or after *pos: sets *start (at "{{") and
+ * *end (after "}}") and returns its parsed expression (from the cache);
+ * NULL if there is none.  As in Django, the first "}}" ends a placeholder.
+ */
+static FcExpr *
+next_placeholder(const char *template_text, const char **pos,
+				 const char **start, const char **end,
+				 FcPlaceholderContext *pc)
+{
+	const char *open = strstr(*pos, "{{");
+	const char *close;
+	char	   *source;
+	FcExpr	   *expr;
+
+	if (open == NULL)
+		return NULL;
+	close = strstr(open + 2, "}}");
+	if (close == NULL)
+		fc_expr_syntax_error_in("template", template_text, open - template_text,
+								strlen(open), "unterminated placeholder in template");
+	*start = open;
+	*end = close + 2;
+	*pos = *end;
+
+	source = pnstrdup(open + 2, close - open - 2);
+	pc->start = open;			/* errors in the expression say where it is */
+	expr = fc_expr_get(source);
+	pc->start = NULL;
+	pfree(source);
+	/* blank is what the scanner skips: decided by parsing */
+	if (expr->root == NULL)
+		fc_expr_syntax_error_in("template", template_text, open - template_text,
+								close + 2 - open, "empty placeholder in template");
+	return expr;
+}
 
 static void
 placeholder_error_callback(void *arg)
@@ -1295,23 +1394,24 @@ fc_expr_render(const char *template_text, Jsonb *context)
 	const char *text = template_text;	/* start of text not yet copied */
 	const char *start;
 	const char *end;
-	char	   *source;
+	FcExpr	   *expr;
 	ErrorContextCallback errcallback;
 	FcPlaceholderContext pc;
 
 	initStringInfo(&buf);
 	push_placeholder_context(&errcallback, &pc, template_text);
-	while ((source = next_placeholder(template_text, &pos, &start, &end)) != NULL)
+	for (;;)
 	{
-		FcExpr	   *expr;
 		const FcExprNode *root;
 		FcEvalState st;
 		JsonbValue	value;
 
 		CHECK_FOR_INTERRUPTS();
-		pc.start = start;
-		expr = fc_expr_get(source);
+		expr = next_placeholder(template_text, &pos, &start, &end, &pc);
+		if (expr == NULL)
+			break;
 		root = expr->root;
+		pc.start = start;
 		appendBinaryStringInfo(&buf, text, start - text);
 		eval_init(&st, context);
 		if (root->kind == FC_EXPR_FILTERED)
@@ -1320,9 +1420,8 @@ fc_expr_render(const char *template_text, Jsonb *context)
 			st.missing_as_empty = root;
 		eval_node(&st, expr->root, &value);
 		append_text(&buf, &value);
-		pfree(source);
-		text = end;
 		pc.start = NULL;
+		text = end;
 	}
 	error_context_stack = errcallback.previous;
 	appendStringInfoString(&buf, text);
@@ -1335,20 +1434,14 @@ fc_expr_validate_template(const char *template_text)
 	const char *pos = template_text;
 	const char *start;
 	const char *end;
-	char	   *source;
-
 	ErrorContextCallback errcallback;
 	FcPlaceholderContext pc;
 
 	push_placeholder_context(&errcallback, &pc, template_text);
-	while ((source = next_placeholder(template_text, &pos, &start, &end)) != NULL)
+	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		pc.start = start;
-		(void) fc_expr_get(source);
-		pc.start = NULL;
-		pfree(source);
-	}
+	} while (next_placeholder(template_text, &pos, &start, &end, &pc) != NULL);
 	error_context_stack = errcallback.previous;
 }
 

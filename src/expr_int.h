@@ -186,4 +186,12 @@ struct FcExpr
 	FcExprNode *root;			/* NULL if the source was blank */
 };
 
+/*
+ * Empty the parse cache now.  Only for the fuzz harness, which runs
+ * millions of expressions in one transaction and holds no tree across
+ * calls; everyone else relies on the cache emptying itself between
+ * transactions.
+ */
+extern void fc_expr_cache_reset(void);
+
 #endif							/* FC_EXPR_INT_H */

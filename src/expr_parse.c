@@ -187,10 +187,16 @@ parse_var(FcParser *p, FcToken *tok)
 			ndigits++;
 		if (ndigits == step->keylen)
 		{
-			while (*s == '0' && s[1] != '\0')
-				s++, ndigits--;
+			const char *digits = s;
+
+			/* leading zeros do not count, as for Python's int() */
+			while (*digits == '0' && digits[1] != '\0')
+			{
+				digits++;
+				ndigits--;
+			}
 			/* longer than any jsonb array can be: never a valid index */
-			step->index = (ndigits > 9) ? PG_INT32_MAX : atoi(s);
+			step->index = (ndigits > 9) ? PG_INT32_MAX : atoi(digits);
 		}
 		else
 			step->index = -1;
@@ -469,8 +475,13 @@ fc_expr_parse(const char *source)
 	expr->source = pnstrdup(source, len);
 	expr->root = NULL;
 
-	p.source = expr->source;
-	p.tokens = fc_expr_scan(expr->source, (int) len, &ntokens);
+	/*
+	 * Scan and parse the caller's string, not the copy: the tree keeps no
+	 * pointer into it, and a fuzzer's exactly-sized buffer then catches any
+	 * read past the end.
+	 */
+	p.source = source;
+	p.tokens = fc_expr_scan(source, (int) len, &ntokens);
 	p.pos = 0;
 	p.depth = 0;
 
