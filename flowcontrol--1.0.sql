@@ -375,6 +375,11 @@ CREATE FUNCTION flowcontrol.evaluate(expression text, context jsonb DEFAULT '{}'
 AS 'MODULE_PATHNAME', 'flowcontrol_evaluate' LANGUAGE C;
 COMMENT ON FUNCTION flowcontrol.evaluate(text, jsonb) IS 'evaluates an expression over a jsonb context';
 
+CREATE FUNCTION flowcontrol.evaluate_condition(expression text, context jsonb DEFAULT '{}') RETURNS boolean
+AS 'MODULE_PATHNAME', 'flowcontrol_evaluate_condition' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.evaluate_condition(text, jsonb)
+	IS 'evaluates an expression as a condition: the truthiness of its value (an empty expression is false)';
+
 CREATE FUNCTION flowcontrol.validate_expression(expression text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'flowcontrol_validate_expression' LANGUAGE C STRICT;
 COMMENT ON FUNCTION flowcontrol.validate_expression(text)

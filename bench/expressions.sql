@@ -39,12 +39,16 @@ CREATE TEMP TABLE bench_query (name text PRIMARY KEY, query text);
 INSERT INTO bench_query VALUES
 	('table: flowcontrol.evaluate',
 	 $q$SELECT count(*) FILTER (WHERE flowcontrol.evaluate('object.status == "paid" and amount > 100', ctx)::boolean) FROM bench_ctx$q$),
+	('table: flowcontrol.evaluate_condition',
+	 $q$SELECT count(*) FILTER (WHERE flowcontrol.evaluate_condition('object.status == "paid" and amount > 100', ctx)) FROM bench_ctx$q$),
 	('table: PL/pgSQL',
 	 $q$SELECT count(*) FILTER (WHERE bench_plpgsql(ctx)) FROM bench_ctx$q$),
 	('table: scan only',
 	 $q$SELECT count(*) FILTER (WHERE ctx IS NOT NULL) FROM bench_ctx$q$),
 	('constant: flowcontrol.evaluate',
 	 $q$SELECT count(*) FILTER (WHERE flowcontrol.evaluate('object.status == "paid" and amount > 100', '{"object": {"id": 7, "status": "paid", "customer": "customer 7", "created": "2024-01-01"}, "amount": 150, "currency": "EUR", "attempt": 2}')::boolean) FROM generate_series(1, 1000000)$q$),
+	('constant: flowcontrol.evaluate_condition',
+	 $q$SELECT count(*) FILTER (WHERE flowcontrol.evaluate_condition('object.status == "paid" and amount > 100', '{"object": {"id": 7, "status": "paid", "customer": "customer 7", "created": "2024-01-01"}, "amount": 150, "currency": "EUR", "attempt": 2}')) FROM generate_series(1, 1000000)$q$),
 	('constant: PL/pgSQL',
 	 $q$SELECT count(*) FILTER (WHERE bench_plpgsql('{"object": {"id": 7, "status": "paid", "customer": "customer 7", "created": "2024-01-01"}, "amount": 150, "currency": "EUR", "attempt": 2}')) FROM generate_series(1, 1000000)$q$),
 	('constant: scan only',
@@ -67,7 +71,7 @@ FROM bench_run GROUP BY name ORDER BY name;
 
 -- the ratio PL/pgSQL / evaluate per round, and its median; and the same
 -- with the cost of the bare scan taken off both
-SELECT split_part(e.name, ':', 1) AS data,
+SELECT split_part(e.name, ':', 1) AS data, split_part(e.name, '.', 2) AS function,
 	percentile_disc(0.5) WITHIN GROUP (ORDER BY round(p.ms / e.ms, 2)) AS median_ratio,
 	percentile_disc(0.5) WITHIN GROUP (ORDER BY round((p.ms - s.ms) / (e.ms - s.ms), 2)) AS median_ratio_net,
 	percentile_disc(0.5) WITHIN GROUP (ORDER BY round((e.ms - s.ms) * 1000 / 1000000, 3)) AS evaluate_us_per_call,
@@ -75,5 +79,5 @@ SELECT split_part(e.name, ':', 1) AS data,
 FROM bench_run e
 JOIN bench_run p ON p.round = e.round AND p.name = split_part(e.name, ':', 1) || ': PL/pgSQL'
 JOIN bench_run s ON s.round = e.round AND s.name = split_part(e.name, ':', 1) || ': scan only'
-WHERE e.name LIKE '%flowcontrol.evaluate'
-GROUP BY 1 ORDER BY 1;
+WHERE e.name LIKE '%flowcontrol.evaluate%'
+GROUP BY 1, e.name ORDER BY 1, e.name;

@@ -150,3 +150,12 @@ WHERE name = 'flowcontrol expression' AND parent = 'flowcontrol expression cache
 SELECT flowcontrol.validate_expression('y');
 SELECT count(*) AS after_reset FROM pg_backend_memory_contexts
 WHERE name = 'flowcontrol expression' AND parent = 'flowcontrol expression cache';
+
+-- evaluate_condition(): the truthiness of the value, as IfAction decides
+SELECT e, flowcontrol.evaluate_condition(e, '{"a": 1, "s": "", "l": [0], "o": {}, "n": null}') AS holds
+FROM (VALUES ('a'), ('s'), ('l'), ('o'), ('n'), ('missing'), (''), ('a == 1 and l'), ('s or o'),
+			 ('not n'), ('l|first'), ('a|add:-1')) AS t(e);
+SELECT flowcontrol.evaluate_condition('x > 1', c) FROM (VALUES ('{"x": 2}'::jsonb), ('{"x": 0}'), (NULL)) AS t(c);
+SELECT flowcontrol.evaluate_condition(NULL) IS NULL AS null_expression;
+SELECT try($$SELECT flowcontrol.evaluate_condition('a ==')$$);
+SELECT try($$SELECT flowcontrol.evaluate_condition('a', '[1]')$$);

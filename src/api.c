@@ -54,18 +54,17 @@ arg_is_const(FmgrInfo *flinfo, int argnum)
 	return argnum < list_length(args) && IsA(list_nth(args, argnum), Const);
 }
 
-Datum
-flowcontrol_evaluate(PG_FUNCTION_ARGS)
+/*
+ * The parsed expression of argument 0, kept in fn_extra: a constant
+ * expression argument is parsed once per query, another one whenever it
+ * changes.  Also checks the context argument.
+ */
+static const FcExpr *
+cached_expression(FunctionCallInfo fcinfo, Jsonb *context)
 {
-	text	   *source;
-	Jsonb	   *context = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	text	   *source = PG_GETARG_TEXT_PP(0);
 	FcEvaluateCache *cache = (FcEvaluateCache *) fcinfo->flinfo->fn_extra;
-	int			len;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	source = PG_GETARG_TEXT_PP(0);
-	len = VARSIZE_ANY_EXHDR(source);
+	int			len = VARSIZE_ANY_EXHDR(source);
 
 	if (context != NULL && !JB_ROOT_IS_OBJECT(context))
 		ereport(ERROR,
@@ -81,7 +80,6 @@ flowcontrol_evaluate(PG_FUNCTION_ARGS)
 											   ALLOCSET_SMALL_SIZES);
 		fcinfo->flinfo->fn_extra = cache;
 	}
-	/* a constant expression argument is parsed once per query */
 	if (cache->expr == NULL ||
 		(!cache->constant &&
 		 (cache->len != len || memcmp(cache->source, VARDATA_ANY(source), len) != 0)))
@@ -97,8 +95,34 @@ flowcontrol_evaluate(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 		cache->constant = arg_is_const(fcinfo->flinfo, 0);
 	}
+	return cache->expr;
+}
 
-	PG_RETURN_JSONB_P(fc_expr_eval_jsonb(cache->expr, context));
+Datum
+flowcontrol_evaluate(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *context = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(fc_expr_eval_jsonb(cached_expression(fcinfo, context), context));
+}
+
+/*
+ * evaluate_condition(expression text, context jsonb DEFAULT '{}') returns boolean
+ *
+ * A condition as IfAction evaluates it: the truthiness of the value (an
+ * empty expression is false), without building a jsonb result.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_evaluate_condition);
+Datum
+flowcontrol_evaluate_condition(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *context = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(fc_expr_truthy(fc_expr_eval(cached_expression(fcinfo, context), context)));
 }
 
 /*
