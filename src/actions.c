@@ -223,16 +223,16 @@ parse_time_of_day(const char *s, int *h, int *m, int *sec)
 	return *h >= 0 && *h < 24 && *m >= 0 && *m < 60 && *sec >= 0 && *sec < 60;
 }
 
-typedef struct KeyContext
+typedef struct FcKeyContext
 {
 	const char *action;
 	const char *key;
-} KeyContext;
+} FcKeyContext;
 
 static void
 key_error_callback(void *arg)
 {
-	KeyContext *kc = (KeyContext *) arg;
+	FcKeyContext *kc = (FcKeyContext *) arg;
 
 	errcontext("config key \"%s\" of action %s", kc->key, kc->action);
 }
@@ -275,7 +275,7 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 		char	   *key;
 		const FcKeySpec *spec = NULL;
 		ErrorContextCallback errcallback;
-		KeyContext	kc;
+		FcKeyContext	kc;
 
 		if (tok != WJB_KEY)
 			continue;
@@ -455,7 +455,7 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 			if (v.type == jbvString)
 			{
 				ErrorContextCallback errcallback;
-				KeyContext	kc;
+				FcKeyContext	kc;
 
 				kc.action = action;
 				kc.key = psprintf("state.%s", jbv_string(&k));

@@ -429,22 +429,22 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
  * Validation of saved definitions
  * ---------------------------------------------------------------------
  */
-typedef struct CheckContext
+typedef struct FcCheckContext
 {
 	const char *what;
-} CheckContext;
+} FcCheckContext;
 
 static void
 check_error_callback(void *arg)
 {
-	errcontext("%s", ((CheckContext *) arg)->what);
+	errcontext("%s", ((FcCheckContext *) arg)->what);
 }
 
 static void
 check_expression(const char *source, const char *what)
 {
 	ErrorContextCallback errcallback;
-	CheckContext cc = {what};
+	FcCheckContext cc = {what};
 
 	if (source == NULL || source[0] == '\0')
 		return;

@@ -398,17 +398,17 @@ end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
 	MemoryContextSwitchTo(old);
 }
 
-typedef struct FetchArgs
+typedef struct FcFetchArgs
 {
 	FcExec	   *exec;
 	Jsonb	   *result;
 	bool		cond;
-} FetchArgs;
+} FcFetchArgs;
 
 static void
 fetch_object_guarded(void *arg)
 {
-	FetchArgs  *fa = (FetchArgs *) arg;
+	FcFetchArgs  *fa = (FcFetchArgs *) arg;
 	FcRun	   *run = fa->exec->run;
 	Jsonb	   *obj;
 
@@ -428,23 +428,23 @@ fetch_object_guarded(void *arg)
 static void
 flow_condition_guarded(void *arg)
 {
-	FetchArgs  *fa = (FetchArgs *) arg;
+	FcFetchArgs  *fa = (FcFetchArgs *) arg;
 
 	fa->cond = fc_expr_condition(fa->exec->flow->condition, fc_exec_context(fa->exec));
 }
 
-typedef struct HookArgs
+typedef struct FcHookArgs
 {
 	FcExec	   *exec;
 	FcAction   *action;
 	bool		returning;
 	FcDirective directive;
-} HookArgs;
+} FcHookArgs;
 
 static void
 hook_guarded(void *arg)
 {
-	HookArgs   *ha = (HookArgs *) arg;
+	FcHookArgs   *ha = (FcHookArgs *) arg;
 
 	ha->directive = fc_action_call(ha->exec, ha->action, ha->returning);
 }
@@ -482,7 +482,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 		}
 		else
 		{
-			HookArgs	ha;
+			FcHookArgs	ha;
 			ErrorData  *edata = NULL;
 			MemoryContext old;
 
@@ -643,7 +643,7 @@ fc_engine_execute_locked(FcRun *input, int max_hot_loop)
 
 	PG_TRY();
 	{
-		FetchArgs	fa = {&exec, NULL, true};
+		FcFetchArgs	fa = {&exec, NULL, true};
 
 		if (OidIsValid(run->object_table))
 		{
@@ -746,15 +746,15 @@ fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible)
  * continue_flowruns(): the worker's unit of work
  * ---------------------------------------------------------------------
  */
-typedef struct ContinueArgs
+typedef struct FcContinueArgs
 {
 	FcRun	   *run;
-} ContinueArgs;
+} FcContinueArgs;
 
 static void
 continue_one_guarded(void *arg)
 {
-	ContinueArgs *ca = (ContinueArgs *) arg;
+	FcContinueArgs *ca = (FcContinueArgs *) arg;
 
 	(void) fc_engine_execute_locked(ca->run, FC_DEFAULT_MAX_HOT_LOOP);
 }
@@ -834,7 +834,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 
 		for (i = 0; i < n; i++)
 		{
-			ContinueArgs ca = {runs[i]};
+			FcContinueArgs ca = {runs[i]};
 			ErrorData  *edata = NULL;
 
 			CHECK_FOR_INTERRUPTS();
