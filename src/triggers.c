@@ -405,6 +405,13 @@ flowcontrol_trigger_flows(PG_FUNCTION_ARGS)
  * fire(): AFTER ... FOR EACH ROW trigger function
  * ---------------------------------------------------------------------
  */
+
+/* fire()'s memory that no trigger of its name is active before "until" */
+typedef struct FcIdleCache
+{
+	uint64		generation;
+	TimestampTz until;
+} FcIdleCache;
 PG_FUNCTION_INFO_V1(flowcontrol_fire);
 Datum
 flowcontrol_fire(PG_FUNCTION_ARGS)
@@ -421,6 +428,7 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 	bool		isvarlena;
 	int			i;
 	bool		any_active = false;
+	FcIdleCache *idle;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -440,13 +448,52 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 						   trigger->tgname, RelationGetRelationName(td->tg_relation),
 						   trigger->tgnargs)));
 
-	/* the cheap way out: nothing listens to this name now */
+	/*
+	 * The cheap way out: nothing listens to this name now.  Remembered in
+	 * fn_extra (which lives as long as the statement's trigger state) until
+	 * definitions change or a listener's active_at comes.
+	 */
+	idle = (FcIdleCache *) fcinfo->flinfo->fn_extra;
+	if (idle != NULL && idle->generation == fc_catalog_generation &&
+		GetCurrentTransactionStartTimestamp() < idle->until)
+		return PointerGetDatum(NULL);
+
 	cached = fc_catalog_get_triggers(trigger->tgargs[0]);
 	for (i = 0; i < cached->ntriggers; i++)
 		if (fc_trigger_is_active(&cached->triggers[i]))
 			any_active = true;
 	if (!any_active && cached->registered)
+	{
+		TimestampTz until = DT_NOEND;
+
+		/*
+		 * The earliest time one of them becomes active by itself: when both
+		 * it and its flow have an active_at (setting one is a definition
+		 * change, which ends this memory anyway).
+		 */
+		for (i = 0; i < cached->ntriggers; i++)
+		{
+			const FcTrigger *t = &cached->triggers[i];
+			TimestampTz at;
+
+			if (!t->has_active_at)
+				continue;
+			at = t->active_at;
+			if (t->flow_id != 0)
+			{
+				if (!t->flow_has_active_at)
+					continue;
+				at = Max(at, t->flow_active_at);
+			}
+			until = Min(until, at);
+		}
+		if (idle == NULL)
+			idle = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(FcIdleCache));
+		idle->generation = fc_catalog_generation;
+		idle->until = until;
+		fcinfo->flinfo->fn_extra = idle;
 		return PointerGetDatum(NULL);
+	}
 
 	memset(&f, 0, sizeof(f));
 	f.name = trigger->tgargs[0];
