@@ -719,8 +719,8 @@ start_flow(FcExec *exec, FcPrepared *p)
 /*
  * Parse a base date; false if it is not a date/time.  A date/time without
  * a UTC offset is read in time zone tz (DecodeDateTime reads it in the
- * session's time zone, which is switched for the call; it reports errors
- * by return code, so nothing can leave the switch in place).
+ * session's time zone, which is switched for the call and restored on
+ * every path).
  */
 static bool
 parse_base_date(const char *str, TimestampTz *result, pg_tz *tz)
@@ -741,8 +741,15 @@ parse_base_date(const char *str, TimestampTz *result, pg_tz *tz)
 	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
 		return false;
 	session_timezone = tz;
-	rc = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &offset);
-	session_timezone = session_tz;
+	PG_TRY();
+	{
+		rc = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &offset);
+	}
+	PG_FINALLY();
+	{
+		session_timezone = session_tz;
+	}
+	PG_END_TRY();
 	if (rc != 0 || dtype != DTK_DATE)
 		return false;
 	return tm2timestamp(&tt, fsec, &offset, result) == 0;
