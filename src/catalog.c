@@ -711,6 +711,16 @@ direct_insert_allowed(Relation rel)
 	return true;
 }
 
+bool
+fc_catalog_run_writes_plain(void)
+{
+	Relation	rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), AccessShareLock);
+	bool		plain = direct_insert_allowed(rel);
+
+	table_close(rel, AccessShareLock);
+	return plain;
+}
+
 /*
  * What direct inserts into flow_run need: the relation with its indexes
  * open and an executor state for their predicates.  Set up on first use

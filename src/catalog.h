@@ -214,6 +214,13 @@ extern FcRun *fc_catalog_lock_run(int64 run_id, bool skip_locked);
 /* Read a run without locking it (NULL if it does not exist). */
 extern FcRun *fc_catalog_read_run(int64 run_id);
 
+/*
+ * Can a run's row be written without firing triggers of anyone's but
+ * flowcontrol's (its foreign keys')?  Then writing it cannot fail but for
+ * lack of resources.
+ */
+extern bool fc_catalog_run_writes_plain(void);
+
 /* Write the mutable columns of a run back. */
 extern void fc_catalog_write_run(const FcRun *run);
 

@@ -591,8 +591,12 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 	MemoryContextDelete(step_cxt);
 }
 
-FcRun *
-fc_engine_execute_locked(FcRun *input, int max_hot_loop)
+/*
+ * Execute a locked run; with defer_write, do not write the row but set
+ * *needs_write and leave that to the caller (see fc_engine_continue_runs).
+ */
+static FcRun *
+execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_write)
 {
 	FcExec		exec;
 	FcRun	   *run;
@@ -707,7 +711,7 @@ fc_engine_execute_locked(FcRun *input, int max_hot_loop)
 		if (run->status == FC_STATUS_RUNNING)
 			run_loop(&exec, start, false, start_with_continue);
 
-		if (write)
+		if (write && !defer_write)
 			fc_catalog_write_run(run);
 	}
 	PG_FINALLY();
@@ -720,7 +724,15 @@ fc_engine_execute_locked(FcRun *input, int max_hot_loop)
 	MemoryContextSwitchTo(caller_cxt);
 	result = write ? fc_run_copy(run) : fc_run_copy(input);
 	MemoryContextDelete(exec.exec_cxt);
+	if (needs_write)
+		*needs_write = write && defer_write;
 	return result;
+}
+
+FcRun *
+fc_engine_execute_locked(FcRun *input, int max_hot_loop)
+{
+	return execute_locked(input, max_hot_loop, false, NULL);
 }
 
 FcRun *
@@ -749,6 +761,9 @@ fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible)
 typedef struct FcContinueArgs
 {
 	FcRun	   *run;
+	bool		defer_write;
+	bool		needs_write;
+	FcRun	   *result;
 } FcContinueArgs;
 
 static void
@@ -756,7 +771,8 @@ continue_one_guarded(void *arg)
 {
 	FcContinueArgs *ca = (FcContinueArgs *) arg;
 
-	(void) fc_engine_execute_locked(ca->run, FC_DEFAULT_MAX_HOT_LOOP);
+	ca->result = execute_locked(ca->run, FC_DEFAULT_MAX_HOT_LOOP, ca->defer_write,
+								&ca->needs_write);
 }
 
 #define FC_CLAIM_BATCH 100
@@ -813,6 +829,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		int			i;
 		FcRun	  **runs;
 		MemoryContext old;
+		bool		defer;
 
 		if (max_runs > 0)
 			limit = Min(limit, max_runs - executed);
@@ -832,15 +849,28 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 			runs[i] = fc_run_from_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 		SPI_freetuptable(SPI_tuptable);
 
+		/*
+		 * The batch's rows are locked by this (top) transaction.  Updating
+		 * one from the run's subtransaction would make every run a
+		 * MultiXact (locker and updater differ), so the row is written here,
+		 * after the subtransaction -- unless flow_run has triggers of its
+		 * own, whose failure must stay confined to the run.
+		 */
+		defer = fc_catalog_run_writes_plain();
 		for (i = 0; i < n; i++)
 		{
-			FcContinueArgs ca = {runs[i]};
+			FcContinueArgs ca = {runs[i], defer, false, NULL};
 			ErrorData  *edata = NULL;
 
 			CHECK_FOR_INTERRUPTS();
 			last_id = runs[i]->id;
 			*cursor = last_id;
-			if (!fc_engine_guarded(continue_one_guarded, &ca, GetUserId(), &edata))
+			if (fc_engine_guarded(continue_one_guarded, &ca, GetUserId(), &edata))
+			{
+				if (ca.needs_write)
+					fc_catalog_write_run(ca.result);
+			}
+			else
 			{
 				/* an engine-level failure: record it on the run */
 				FcRun	   *run = runs[i];
