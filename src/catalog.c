@@ -77,6 +77,19 @@ static const char *const watched_names[] = {
 static Oid	watched_relids[FC_NUM_WATCHED];
 
 /*
+ * flow_run and the indexes read directly, looked up on every run created:
+ * kept until a relcache invalidation of flow_run (its DDL, REINDEX ...)
+ * or of everything.  Changes of flow_run do not bump the generation:
+ * they are frequent (VACUUM updates its pg_class row) and concern no
+ * definition.
+ */
+static const char *const run_rel_names[] = {
+	"flow_run", "flow_run_object_idx", "flow_run_not_done_idx"
+};
+static Oid	run_relids[lengthof(run_rel_names)];
+static bool run_relids_valid = false;
+
+/*
  * Relcache invalidation callback.  No catalog access here: compare with the
  * table OIDs looked up in refresh_oids().  Until they are known, any
  * invalidation counts.
@@ -86,6 +99,8 @@ fc_relcache_callback(Datum arg, Oid relid)
 {
 	int			i;
 
+	if (!OidIsValid(relid) || relid == run_relids[0])
+		run_relids_valid = false;
 	if (!OidIsValid(relid) || !OidIsValid(cached_namespace))
 	{
 		fc_catalog_generation++;
@@ -144,25 +159,69 @@ fc_catalog_namespace(void)
 Oid
 fc_catalog_relid(FcRelation which)
 {
-	static const char *const names[] = {"flow", "flow_action", "trigger", "flow_run"};
-	Oid			relid;
+	int			i;
 
-	relid = get_relname_relid(names[which], fc_catalog_namespace());
-	if (!OidIsValid(relid))
-		elog(ERROR, "table flowcontrol.%s does not exist", names[which]);
-	return relid;
+	refresh_oids();
+	switch (which)
+	{
+		case FC_REL_FLOW:
+		case FC_REL_FLOW_ACTION:
+		case FC_REL_TRIGGER:
+			/* watched_names starts with these three, in this order */
+			if (!OidIsValid(watched_relids[which]))
+				elog(ERROR, "table flowcontrol.%s does not exist", watched_names[which]);
+			return watched_relids[which];
+		case FC_REL_FLOW_RUN:
+		case FC_REL_RUN_OBJECT_IDX:
+		case FC_REL_RUN_NOT_DONE_IDX:
+			break;
+	}
+	if (!run_relids_valid)
+	{
+		for (i = 0; i < lengthof(run_rel_names); i++)
+		{
+			run_relids[i] = get_relname_relid(run_rel_names[i], cached_namespace);
+			if (!OidIsValid(run_relids[i]))
+				elog(ERROR, "relation flowcontrol.%s does not exist", run_rel_names[i]);
+		}
+		run_relids_valid = true;
+	}
+	return run_relids[which - FC_REL_FLOW_RUN];
 }
+
+/*
+ * The extension's types, looked up for every run passed to an action or
+ * returned by a function: cached for the catalog generation (dropping the
+ * extension bumps it).
+ */
+static const char *const type_names[] = {"flow_run", "directive", "run_status", "run_outcome"};
+static Oid	type_oids[lengthof(type_names)];
+static uint64 type_generation = 0;
 
 Oid
 fc_catalog_type(const char *name)
 {
-	Oid			typid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-										CStringGetDatum(name),
-										ObjectIdGetDatum(fc_catalog_namespace()));
+	int			i;
 
-	if (!OidIsValid(typid))
-		elog(ERROR, "type flowcontrol.%s does not exist", name);
-	return typid;
+	if (type_generation != fc_catalog_generation)
+	{
+		memset(type_oids, 0, sizeof(type_oids));
+		type_generation = fc_catalog_generation;
+	}
+	for (i = 0; i < lengthof(type_names); i++)
+	{
+		if (strcmp(type_names[i], name) != 0)
+			continue;
+		if (!OidIsValid(type_oids[i]))
+			type_oids[i] = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										   CStringGetDatum(name),
+										   ObjectIdGetDatum(fc_catalog_namespace()));
+		if (!OidIsValid(type_oids[i]))
+			elog(ERROR, "type flowcontrol.%s does not exist", name);
+		return type_oids[i];
+	}
+	elog(ERROR, "unexpected type name \"%s\"", name);
+	return InvalidOid;
 }
 
 void
@@ -991,7 +1050,7 @@ fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
 	rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), AccessShareLock);
 	if (object_id != NULL)
 	{
-		index = get_relname_relid("flow_run_object_idx", fc_catalog_namespace());
+		index = fc_catalog_relid(FC_REL_RUN_OBJECT_IDX);
 		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_id, BTEqualStrategyNumber,
 					F_TEXTEQ, CStringGetTextDatum(object_id));
 		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_table, BTEqualStrategyNumber,
@@ -1005,12 +1064,10 @@ fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
 	{
 		if (!not_done)
 			elog(ERROR, "counting all runs of a flow is not supported");
-		index = get_relname_relid("flow_run_not_done_idx", fc_catalog_namespace());
+		index = fc_catalog_relid(FC_REL_RUN_NOT_DONE_IDX);
 		ScanKeyInit(&keys[nkeys++], Anum_fc_run_flow_id, BTEqualStrategyNumber,
 					F_INT8EQ, Int64GetDatum(flow_id));
 	}
-	if (!OidIsValid(index))
-		elog(ERROR, "index of flowcontrol.flow_run is missing");
 
 	scan = systable_beginscan(rel, index, true, snapshot, nkeys, keys);
 	while (n < limit && HeapTupleIsValid(tuple = systable_getnext(scan)))

@@ -32,10 +32,12 @@ typedef enum FcRelation
 	FC_REL_FLOW,
 	FC_REL_FLOW_ACTION,
 	FC_REL_TRIGGER,
-	FC_REL_FLOW_RUN
+	FC_REL_FLOW_RUN,
+	FC_REL_RUN_OBJECT_IDX,		/* flow_run_object_idx */
+	FC_REL_RUN_NOT_DONE_IDX		/* flow_run_not_done_idx */
 } FcRelation;
 
-/* OID of one of the extension's tables. */
+/* OID of one of the extension's tables or of an index read directly (cached). */
 extern Oid	fc_catalog_relid(FcRelation which);
 
 /* OID of a type in the extension's schema (flow_run, directive, ...). */
