@@ -896,29 +896,17 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
  * Life-cycle changes
  * ---------------------------------------------------------------------
  */
+/* Lock a run the current user may see (waiting for its lock), or error. */
 static FcRun *
-lock_visible_run(int64 run_id, bool skip_locked, bool *locked_elsewhere)
+lock_visible_run(int64 run_id)
 {
-	FcRun	   *run = fc_catalog_lock_run(run_id, skip_locked);
+	FcRun	   *run = fc_catalog_lock_run(run_id, false);
 
-	if (run == NULL && skip_locked)
-	{
-		/* exists but locked? */
-		run = fc_catalog_read_run(run_id);
-		if (run != NULL)
-		{
-			fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
-			*locked_elsewhere = true;
-			return run;
-		}
-	}
 	if (run == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
 	fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
-	if (locked_elsewhere)
-		*locked_elsewhere = false;
 	return run;
 }
 
@@ -938,7 +926,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 		return fc_run_copy(exec->run);
 	}
 
-	run = lock_visible_run(run_id, false, NULL);
+	run = lock_visible_run(run_id);
 	if (only_if_not_done && run->status == FC_STATUS_DONE)
 		return run;
 	run->status = FC_STATUS_DONE;
@@ -1025,7 +1013,7 @@ fc_engine_pause(int64 run_id)
 	FcRun	   *run;
 
 	check_not_executing_here(run_id, "pause");
-	run = lock_visible_run(run_id, false, NULL);
+	run = lock_visible_run(run_id);
 	if (run->status == FC_STATUS_PENDING || run->status == FC_STATUS_WAITING)
 	{
 		run->status = FC_STATUS_PAUSED;
@@ -1040,7 +1028,7 @@ fc_engine_resume(int64 run_id)
 	FcRun	   *run;
 
 	check_not_executing_here(run_id, "resume");
-	run = lock_visible_run(run_id, false, NULL);
+	run = lock_visible_run(run_id);
 	if (run->status == FC_STATUS_PAUSED)
 	{
 		if (run->action_id != 0 && (run->has_continue_after || run->waiting_trigger_id != 0))
@@ -1068,7 +1056,7 @@ fc_engine_append_log(int64 run_id, const char *message)
 		MemoryContextSwitchTo(old);
 		return fc_run_copy(exec->run);
 	}
-	run = lock_visible_run(run_id, false, NULL);
+	run = lock_visible_run(run_id);
 	if (message != NULL && message[0] != '\0')
 	{
 		run->log = fc_log_append(run->log, message);
