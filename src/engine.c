@@ -639,15 +639,22 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	exec.finish_outcome = FC_OUTCOME_NONE;
 	exec.outer = current_exec;
 
-	errcallback.callback = exec_error_callback;
-	errcallback.arg = &exec;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
 	current_exec = &exec;
 
+	/*
+	 * The error context callback is pushed inside PG_TRY: PG_END_TRY (and a
+	 * catcher's PG_CATCH) restore error_context_stack to its value at
+	 * PG_TRY, so a callback pushed before it would stay on the stack after
+	 * this frame is gone.
+	 */
 	PG_TRY();
 	{
 		FcFetchArgs	fa = {&exec, NULL, true};
+
+		errcallback.callback = exec_error_callback;
+		errcallback.arg = &exec;
+		errcallback.previous = error_context_stack;
+		error_context_stack = &errcallback;
 
 		if (OidIsValid(run->object_table))
 		{
@@ -717,7 +724,6 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	PG_FINALLY();
 	{
 		current_exec = exec.outer;
-		error_context_stack = errcallback.previous;
 	}
 	PG_END_TRY();
 
