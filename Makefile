@@ -7,6 +7,7 @@ OBJS = \
 	src/catalog.o \
 	src/definition.o \
 	src/engine.o \
+	src/owner.o \
 	src/actions.o \
 	src/expr_scan.o \
 	src/expr_parse.o \
@@ -18,7 +19,7 @@ PGFILEDESC = "flowcontrol - workflows inside PostgreSQL"
 EXTENSION = flowcontrol
 DATA = flowcontrol--1.0.sql
 
-REGRESS ?= install expressions expressions_filters expressions_doc registry definition engine actions triggers privileges diagram errors error_paths hostile
+REGRESS ?= install expressions expressions_filters expressions_doc registry definition engine actions triggers privileges diagram errors error_paths owner_hooks hostile
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=./regress.conf
 ISOLATION ?= limits claims trigger_during_run
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./regress.conf

@@ -91,8 +91,10 @@ RESET ROLE;
 SELECT r.id = :bob_run AS bobs, r.status FROM flowcontrol.flow_run r
 WHERE r.flow_id IN (:alice_flow, :bob_flow) ORDER BY r.id;
 
--- a shared trigger name starts every owner's flows, each run executing as
--- its owner; trigger_flows returns only the runs the caller may see
+-- a trigger name starts the flows bound to it, each run executing as its
+-- owner; trigger_flows returns only the runs the caller may see.  Alice's
+-- flow names no object table, so only a member of alice may choose the
+-- object's table: bob's object does not start it.
 INSERT INTO shop VALUES (1, 'teapot');
 SET ROLE regress_bob;
 SELECT f.name, r.status FROM flowcontrol.trigger_flows('shop_event', 'shop', '1', immediate => true) r
@@ -120,6 +122,7 @@ SELECT f.name, r.status, r.outcome, r.state FROM flowcontrol.flow_run r JOIN flo
 WHERE r.object_id = '2' AND r.object_table = 'shop'::regclass ORDER BY f.name;
 
 -- a row the starter may read but the owner may not never reaches the run
+-- (here the run is not even created: alice's flow names no object table)
 SET ROLE regress_bob;
 SELECT secret FROM vault;
 SELECT count(*) AS visible_runs FROM flowcontrol.trigger_flows('vault_event', 'vault', '1', immediate => true);

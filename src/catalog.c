@@ -264,9 +264,13 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 	/*
 	 * Parse and run with only pg_catalog in the search path: these queries
 	 * run as the extension owner, so a hostile search_path must not be able
-	 * to substitute operators or functions.
+	 * to substitute operators or functions.  Parse analysis checks schema
+	 * privileges, so the plan is prepared as the extension owner too: a
+	 * role with no rights on flowcontrol's schema (say, one writing to a
+	 * table with a flow trigger) may be the first to need it.
 	 */
 	PushOverrideSearchPath(&path);
+	fc_catalog_become(&save, fc_catalog_extension_owner());
 	if (q->plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(q->sql, q->nargs, q->argtypes);
@@ -279,7 +283,6 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 		q->plan = plan;
 	}
 
-	fc_catalog_become(&save, fc_catalog_extension_owner());
 	rc = SPI_execute_plan(q->plan, values, nulls, false, tcount);
 	fc_catalog_restore(&save);
 	PopOverrideSearchPath();
@@ -1718,15 +1721,22 @@ get_object_plan(Oid table)
 bool
 fc_catalog_lock_object(Oid table, const char *object_id)
 {
-	FcObjectPlan *op = get_object_plan(table);
+	FcObjectPlan *op;
 	Datum		key;
 	int			rc;
-	FcUserSwitch save;
+
+	/*
+	 * The row is locked as the current user, who must be able to lock it
+	 * (SELECT and UPDATE on the table): a role never locks, or learns the
+	 * existence of, rows it could not lock itself.  Otherwise: "no row".
+	 */
+	if (pg_class_aclcheck(table, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		pg_class_aclcheck(table, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+		return false;
+	op = get_object_plan(table);
 
 	key = OidInputFunctionCall(op->infunc, (char *) object_id, op->ioparam, -1);
-	fc_catalog_become(&save, fc_catalog_extension_owner());
 	rc = SPI_execute_plan(op->lock_plan, &key, NULL, false, 1);
-	fc_catalog_restore(&save);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	return SPI_processed > 0;

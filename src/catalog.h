@@ -327,8 +327,9 @@ extern bool fc_flow_is_active(const FcFlow *flow);
 extern Jsonb *fc_catalog_fetch_object(Oid table, const char *object_id);
 
 /*
- * Lock the object row FOR NO KEY UPDATE, as the extension owner; false if
- * there is no such row (visible to us).  Caller is connected to SPI.
+ * Lock the object row FOR NO KEY UPDATE, as the current user; false if
+ * there is no such row visible to the user, or the user could not lock it
+ * (needs SELECT and UPDATE on the table).  Caller is connected to SPI.
  */
 extern bool fc_catalog_lock_object(Oid table, const char *object_id);
 

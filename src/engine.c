@@ -48,6 +48,7 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "owner.h"
 #include "worker.h"
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */
@@ -165,11 +166,16 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **eda
 
 	PG_TRY();
 	{
-		FcUserSwitch save;
+		if (OidIsValid(userid))
+		{
+			FcOwnerEnv	env;
 
-		fc_catalog_become(&save, userid);
-		fn(arg);
-		fc_catalog_restore(&save);
+			fc_owner_enter(&env, userid);
+			fn(arg);
+			fc_owner_leave(&env);
+		}
+		else
+			fn(arg);
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -319,6 +325,28 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 
 	if (OidIsValid(flow->object_table) && flow->object_table != object_table)
 		return NULL;
+
+	/*
+	 * The object is read by the owner's hooks, and reading a row runs code
+	 * of the table's owner (casts to json, row-level security policies,
+	 * the key's operators).  So the table is the owner's choice: the one
+	 * the flow names, the one a table trigger bound by the owner fired for,
+	 * or any table when a member of the owner starts the run.
+	 */
+	if (OidIsValid(object_table) && !OidIsValid(flow->object_table) &&
+		!(flags & FC_CREATE_OBJECT_ADMITTED) &&
+		!has_privs_of_role(GetUserId(), flow->owner))
+	{
+		if (flags & FC_CREATE_SKIP_UNADMITTED)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to attach a row of table \"%s\" to a run of flow " INT64_FORMAT,
+						get_rel_name(object_table), flow->id),
+				 errdetail("Flow " INT64_FORMAT " names no object table, and only members of its owner \"%s\" may choose one.",
+						   flow->id, GetUserNameFromId(flow->owner, false)),
+				 errhint("Set the flow's object_table to the table.")));
+	}
 
 	if (trigger_id != 0)
 	{
@@ -871,7 +899,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 			CHECK_FOR_INTERRUPTS();
 			last_id = runs[i]->id;
 			*cursor = last_id;
-			if (fc_engine_guarded(continue_one_guarded, &ca, GetUserId(), &edata))
+			if (fc_engine_guarded(continue_one_guarded, &ca, InvalidOid, &edata))
 			{
 				if (ca.needs_write)
 					fc_catalog_write_run(ca.result);

@@ -43,6 +43,11 @@ extern char *fc_log_append(const char *log, const char *message);
 #define FC_CREATE_CHECK_VISIBLE	0x01	/* the caller must be able to see the flow */
 #define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's lock
 										 * and took object_id from the row */
+#define FC_CREATE_OBJECT_ADMITTED	0x04	/* the object's table was chosen by the
+											 * owner: a table trigger of a name the
+											 * flow is bound to fired for its row */
+#define FC_CREATE_SKIP_UNADMITTED	0x08	/* an object the owner did not choose
+											 * gives NULL instead of an error */
 
 /*
  * Create a run, honouring activity, object table, limits and the trigger's
@@ -99,7 +104,9 @@ extern int64 fc_engine_cancel_for_object(Oid object_table, const char *object_id
 extern void fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id);
 
 /*
- * Run fn(arg) in a subtransaction as userid.  On error the subtransaction
+ * Run fn(arg) in a subtransaction; with a valid userid, as a hook of that
+ * owner (fc_owner_enter: as in a fresh session of the owner), else as the
+ * caller.  On error the subtransaction
  * is rolled back and false is returned with *edata set; query cancel and
  * shutdown are re-thrown.  The only catch-and-continue in flowcontrol.
  */

@@ -42,6 +42,7 @@
 
 #include "catalog.h"
 #include "expr_int.h"
+#include "owner.h"
 
 #define FC_EXPR_CACHE_MAX_ENTRIES	1000
 #define FC_EXPR_CACHE_MAX_BYTES		(8 * 1024 * 1024)
@@ -888,6 +889,7 @@ filter_registered(const FcFilter *f, JsonbValue *value, const JsonbValue *arg)
 	Oid			fn = fc_catalog_lookup_filter(f->name);
 	FmgrInfo	flinfo;
 	Datum		result;
+	FcOwnerEnv	env;
 
 	LOCAL_FCINFO(fcinfo, 2);
 
@@ -902,7 +904,14 @@ filter_registered(const FcFilter *f, JsonbValue *value, const JsonbValue *arg)
 	fcinfo->args[1].value = JsonbPGetDatum(JsonbValueToJsonb((JsonbValue *) arg));
 	fcinfo->args[1].isnull = false;
 
+	/*
+	 * A filter is SQL of the role evaluating the expression (a flow's owner
+	 * while a flow runs): it runs as a hook of that role, with the role's
+	 * own settings, and what it changes does not outlive the call.
+	 */
+	fc_owner_enter(&env, GetUserId());
 	result = FunctionCallInvoke(fcinfo);
+	fc_owner_leave(&env);
 	if (fcinfo->isnull)
 		set_null(value);
 	else

@@ -42,6 +42,7 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "owner.h"
 #include "worker.h"
 
 /* What is being fired. */
@@ -156,11 +157,11 @@ read_object(FcFiring *f, Oid owner)
 	}
 	else
 	{
-		FcUserSwitch save;
+		FcOwnerEnv	env;
 
-		fc_catalog_become(&save, owner);
+		fc_owner_enter(&env, owner);
 		f->object = fc_catalog_fetch_object(f->object_table, f->object_id);
-		fc_catalog_restore(&save);
+		fc_owner_leave(&env);
 	}
 }
 
@@ -300,7 +301,8 @@ fire_triggers(FcFiring *f, FcTriggerList *cached)
 		{
 			FcRun	   *run = fc_engine_create_run(t->flow_id, f->object_table, f->object_id,
 												   f->state, 0, t->id, t->reset_to_action_id,
-												   f->rel ? FC_CREATE_OBJECT_LOCKED : 0);
+												   f->rel ? FC_CREATE_OBJECT_LOCKED | FC_CREATE_OBJECT_ADMITTED :
+												   FC_CREATE_SKIP_UNADMITTED);
 
 			if (run == NULL)
 				continue;
