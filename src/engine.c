@@ -48,6 +48,7 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcontrol.h"
 #include "worker.h"
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */
@@ -393,7 +394,7 @@ end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
 	run->status = FC_STATUS_DONE;
 	run->outcome = outcome;
 	run->has_done_at = true;
-	run->done_at = GetCurrentTransactionStartTimestamp();
+	run->done_at = fc_now();
 	run->log = fc_log_append(run->log, message);
 	MemoryContextSwitchTo(old);
 }
@@ -579,7 +580,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 				if (!run->has_continue_after && run->waiting_trigger_id == 0)
 				{
 					run->has_continue_after = true;
-					run->continue_after = GetCurrentTransactionStartTimestamp();
+					run->continue_after = fc_now();
 				}
 				if (run->has_continue_after)
 					fc_worker_wake_at_commit(run->continue_after);
@@ -687,7 +688,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("Flow run is waiting but has no action set")));
 			if (run->has_continue_after &&
-				run->continue_after > GetCurrentTransactionStartTimestamp())
+				run->continue_after > fc_now())
 				write = false;	/* not due: returned unchanged */
 			else
 			{
@@ -807,10 +808,10 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		FC_CLAIM_VISIBLE
 		", w AS (SELECT r.* FROM flowcontrol.flow_run r"
 		" WHERE r.id > $1 AND r.status = 'waiting'"
-		" AND r.continue_after OPERATOR(pg_catalog.<=) pg_catalog.now()"
+		" AND r.continue_after OPERATOR(pg_catalog.<=) $5"
 		FC_CLAIM_VISIBLE
 		" SELECT c.* FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2",
-		4, {INT8OID, INT4OID, BOOLOID, OIDOID}
+		5, {INT8OID, INT4OID, BOOLOID, OIDOID, TIMESTAMPTZOID}
 	};
 #undef FC_CLAIM_VISIBLE
 	int64		last_id = *cursor;
@@ -823,7 +824,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 
 	for (;;)
 	{
-		Datum		args[4];
+		Datum		args[5];
 		int			limit = FC_CLAIM_BATCH;
 		int			n;
 		int			i;
@@ -842,6 +843,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		args[1] = Int32GetDatum(limit);
 		args[2] = BoolGetDatum(is_super);
 		args[3] = ObjectIdGetDatum(user);
+		args[4] = TimestampTzGetDatum(fc_now());
 		fc_catalog_exec(&claim_q, args, NULL, 0);
 		n = (int) SPI_processed;
 		runs = palloc(sizeof(FcRun *) * Max(n, 1));
@@ -878,7 +880,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 				run->status = FC_STATUS_DONE;
 				run->outcome = FC_OUTCOME_ERRORED;
 				run->has_done_at = true;
-				run->done_at = GetCurrentTransactionStartTimestamp();
+				run->done_at = fc_now();
 				run->log = fc_log_append(run->log, describe_error(edata));
 				fc_catalog_write_run(run);
 			}
@@ -932,7 +934,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run->status = FC_STATUS_DONE;
 	run->outcome = outcome;
 	run->has_done_at = true;
-	run->done_at = GetCurrentTransactionStartTimestamp();
+	run->done_at = fc_now();
 	run->log = fc_log_append(run->log, message);
 	fc_catalog_write_run(run);
 	return run;
@@ -975,7 +977,7 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 							action_id, run->flow_id)));
 		run->status = FC_STATUS_WAITING;
 		run->has_continue_after = true;
-		run->continue_after = GetCurrentTransactionStartTimestamp();
+		run->continue_after = fc_now();
 		run->repeat_action = true;
 		run->action_id = action_id;
 	}
@@ -1106,7 +1108,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 		run->status = FC_STATUS_DONE;
 		run->outcome = FC_OUTCOME_CANCELED;
 		run->has_done_at = true;
-		run->done_at = GetCurrentTransactionStartTimestamp();
+		run->done_at = fc_now();
 		fc_catalog_write_run(run);
 		canceled++;
 	}

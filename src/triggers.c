@@ -42,6 +42,7 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcontrol.h"
 #include "worker.h"
 
 /* What is being fired. */
@@ -235,15 +236,15 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 	static FcQuery q = {
 		"SELECT * FROM flowcontrol.flow_run"
 		" WHERE waiting_trigger_id = $1 AND status = 'waiting'"
-		" AND (continue_after IS NULL OR continue_after OPERATOR(pg_catalog.<=) pg_catalog.now())"
+		" AND (continue_after IS NULL OR continue_after OPERATOR(pg_catalog.<=) $4)"
 		" AND (NOT waiting_trigger_match_object"
 		" OR (object_table IS NOT DISTINCT FROM $2::pg_catalog.oid::pg_catalog.regclass"
 		" AND object_id IS NOT DISTINCT FROM $3))"
 		" ORDER BY id FOR NO KEY UPDATE",
-		3, {INT8OID, OIDOID, TEXTOID}
+		4, {INT8OID, OIDOID, TEXTOID, TIMESTAMPTZOID}
 	};
-	Datum		args[3];
-	char		nulls[3] = "   ";
+	Datum		args[4];
+	char		nulls[4] = "    ";
 	List	   *runs = NIL;
 	uint64		i;
 
@@ -255,6 +256,7 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 	}
 	else
 		nulls[1] = nulls[2] = 'n';
+	args[3] = TimestampTzGetDatum(fc_now());
 	fc_catalog_exec(&q, args, nulls, 0);
 	for (i = 0; i < SPI_processed; i++)
 		runs = lappend(runs, fc_run_from_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc));
@@ -323,7 +325,7 @@ fire_triggers(FcFiring *f, FcTriggerList *cached)
 				{
 					run->waiting_trigger_id = 0;
 					run->has_continue_after = true;
-					run->continue_after = GetCurrentTransactionStartTimestamp();
+					run->continue_after = fc_now();
 					fc_catalog_write_run(run);
 					fc_worker_wake_at_commit(0);
 				}
@@ -455,7 +457,7 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 	 */
 	idle = (FcIdleCache *) fcinfo->flinfo->fn_extra;
 	if (idle != NULL && idle->generation == fc_catalog_generation &&
-		GetCurrentTransactionStartTimestamp() < idle->until)
+		fc_now() < idle->until)
 		return PointerGetDatum(NULL);
 
 	cached = fc_catalog_get_triggers(trigger->tgargs[0]);
