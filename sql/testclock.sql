@@ -129,6 +129,61 @@ COMMIT;
 SELECT status, state FROM flowcontrol.execute_flowrun(:r3);
 RESET flowcontrol.time_offset;
 
+-- the clock moves only the flows of owners the session user is a member
+-- of: firing a shared trigger name leaves the timing of others' flows alone
+CREATE ROLE regress_clock_alice;
+CREATE ROLE regress_clock_bob;
+GRANT USAGE ON SCHEMA flowcontrol TO regress_clock_alice, regress_clock_bob;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO regress_clock_alice, regress_clock_bob;
+GRANT SELECT ON flowcontrol.flow_run TO regress_clock_alice, regress_clock_bob;
+SELECT flowcontrol.register_trigger('clock_bell');
+SELECT flowcontrol.define_flow('{"name": "bob bell", "active": true,
+	"actions": [{"action": "DelayAction", "config": {"seconds": 259200}}],
+	"triggers": [{"trigger_name": "clock_bell"}]}') AS bob_bell \gset
+UPDATE flowcontrol.flow SET owner = 'regress_clock_bob' WHERE id = :bob_bell;
+UPDATE flowcontrol.trigger SET active_at = now() + interval '1 day' WHERE flow_id = :bob_bell;
+INSERT INTO flowcontrol.trigger (trigger_name, create_flow, active_at)
+VALUES ('clock_bell', false, now()) RETURNING id AS knock \gset
+SELECT id AS bob_wait FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format('{"name": "bob waits", "active": true,
+	"actions": [{"action": "WaitADay", "config": {"trigger": %s}}]}', :knock)::jsonb)) \gset
+UPDATE flowcontrol.flow SET owner = 'regress_clock_bob'
+WHERE id = (SELECT flow_id FROM flowcontrol.flow_run WHERE id = :bob_wait);
+-- alice, two days on: bob's trigger is not active yet, his run not due
+SET SESSION AUTHORIZATION regress_clock_alice;
+SET flowcontrol.time_offset = '2 days';
+SELECT count(*) FROM flowcontrol.trigger_flows('clock_bell', immediate => true);
+RESET flowcontrol.time_offset;
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS bob_bell_runs FROM flowcontrol.flow_run WHERE flow_id = :bob_bell;
+SELECT status, waiting_trigger_id IS NOT NULL AS still_waits FROM flowcontrol.flow_run WHERE id = :bob_wait;
+-- bob, two days on: his run is woken (and completes), his trigger starts a run
+SET SESSION AUTHORIZATION regress_clock_bob;
+SET flowcontrol.time_offset = '2 days';
+BEGIN;
+SELECT id = :bob_wait AS woken, status, outcome,
+	   continue_after = now() + interval '5 days' AS delayed_on_bobs_clock
+FROM flowcontrol.trigger_flows('clock_bell', immediate => true) ORDER BY id;
+COMMIT;
+RESET flowcontrol.time_offset;
+RESET SESSION AUTHORIZATION;
+-- alice, once bob's trigger is active: his Delay counts from the real now
+UPDATE flowcontrol.trigger SET active_at = now() WHERE flow_id = :bob_bell;
+SET SESSION AUTHORIZATION regress_clock_alice;
+SET flowcontrol.time_offset = '2 days';
+SELECT count(*) AS visible_to_alice FROM flowcontrol.trigger_flows('clock_bell', immediate => true);
+RESET flowcontrol.time_offset;
+RESET SESSION AUTHORIZATION;
+SELECT status, created_at <= now() AS created_on_real_time,
+	   continue_after = created_at + interval '3 days' AS delayed_from_real_now
+FROM flowcontrol.flow_run WHERE flow_id = :bob_bell ORDER BY id DESC LIMIT 1;
+DELETE FROM flowcontrol.flow_run;
+DELETE FROM flowcontrol.trigger WHERE trigger_name = 'clock_bell';
+DELETE FROM flowcontrol.flow WHERE owner = 'regress_clock_bob'::regrole;
+REVOKE ALL ON SCHEMA flowcontrol FROM regress_clock_alice, regress_clock_bob;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA flowcontrol FROM regress_clock_alice, regress_clock_bob;
+REVOKE ALL ON flowcontrol.flow_run FROM regress_clock_alice, regress_clock_bob;
+DROP ROLE regress_clock_alice, regress_clock_bob;
+
 -- a negative offset turns the clock back: flows activated at the real now
 -- are not active yet, runs can be made due "in the past"
 SET flowcontrol.time_offset = '-3 days';

@@ -817,7 +817,7 @@ fc_delay_compute(TimestampTz base, int64 months, double seconds, int weekday,
 static FcDirective
 delay(FcExec *exec, FcPrepared *p)
 {
-	TimestampTz now = fc_now();
+	TimestampTz now = fc_now(exec->flow->owner);
 	TimestampTz base = now;
 	TimestampTz due;
 	pg_tz	   *tz = p->timezone ? pg_tzset(p->timezone) : session_timezone;

@@ -1007,7 +1007,7 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 	run->status = FC_STATUS_PENDING;
 	run->outcome = FC_OUTCOME_NONE;
 	run->log = "";
-	run->created_at = fc_now();
+	run->created_at = fc_now_for_flow(flow_id);
 	run->object_table = object_table;
 	run->object_id = object_id ? pstrdup(object_id) : NULL;
 	run->state = state ? state : fc_empty_object();
@@ -1135,7 +1135,7 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 		values[5] = Int64GetDatum(trigger_id);
 	else
 		nulls[5] = 'n';
-	values[6] = TimestampTzGetDatum(fc_now());
+	values[6] = TimestampTzGetDatum(fc_now_for_flow(flow_id));
 	fc_catalog_exec(&q, values, nulls, 0);
 	return first_run_or_null();
 }
@@ -1552,7 +1552,7 @@ fc_catalog_get_flow(int64 flow_id)
 bool
 fc_flow_is_active(const FcFlow *flow)
 {
-	return flow->has_active_at && flow->active_at <= fc_now();
+	return flow->has_active_at && flow->active_at <= fc_now(flow->owner);
 }
 
 /* ---------------------------------------------------------------------
@@ -1866,7 +1866,7 @@ fc_catalog_get_triggers(const char *name)
 bool
 fc_trigger_is_active(const FcTrigger *trigger)
 {
-	TimestampTz now = fc_now();
+	TimestampTz now = fc_now(trigger->owner);
 
 	if (!trigger->has_active_at || trigger->active_at > now)
 		return false;

@@ -394,7 +394,7 @@ end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
 	run->status = FC_STATUS_DONE;
 	run->outcome = outcome;
 	run->has_done_at = true;
-	run->done_at = fc_now();
+	run->done_at = fc_now(exec->flow->owner);
 	run->log = fc_log_append(run->log, message);
 	MemoryContextSwitchTo(old);
 }
@@ -580,7 +580,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 				if (!run->has_continue_after && run->waiting_trigger_id == 0)
 				{
 					run->has_continue_after = true;
-					run->continue_after = fc_now();
+					run->continue_after = fc_now(flow->owner);
 				}
 				if (run->has_continue_after)
 					fc_worker_wake_at_commit(run->continue_after);
@@ -688,7 +688,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("Flow run is waiting but has no action set")));
 			if (run->has_continue_after &&
-				run->continue_after > fc_now())
+				run->continue_after > fc_now(flow->owner))
 				write = false;	/* not due: returned unchanged */
 			else
 			{
@@ -818,6 +818,13 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 	int			executed = 0;
 	bool		is_super = superuser();
 	Oid			user = GetUserId();
+
+	/*
+	 * The claim takes the runs of the flows the current user may see:
+	 * those of owners it is a member of, or all for a superuser.  So the
+	 * session's clock applies to all of them or none.
+	 */
+	TimestampTz claim_now = fc_now(user);
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"flowcontrol continue batch",
 													ALLOCSET_DEFAULT_SIZES);
@@ -843,7 +850,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		args[1] = Int32GetDatum(limit);
 		args[2] = BoolGetDatum(is_super);
 		args[3] = ObjectIdGetDatum(user);
-		args[4] = TimestampTzGetDatum(fc_now());
+		args[4] = TimestampTzGetDatum(claim_now);
 		fc_catalog_exec(&claim_q, args, NULL, 0);
 		n = (int) SPI_processed;
 		runs = palloc(sizeof(FcRun *) * Max(n, 1));
@@ -880,7 +887,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 				run->status = FC_STATUS_DONE;
 				run->outcome = FC_OUTCOME_ERRORED;
 				run->has_done_at = true;
-				run->done_at = fc_now();
+				run->done_at = claim_now;
 				run->log = fc_log_append(run->log, describe_error(edata));
 				fc_catalog_write_run(run);
 			}
@@ -934,7 +941,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run->status = FC_STATUS_DONE;
 	run->outcome = outcome;
 	run->has_done_at = true;
-	run->done_at = fc_now();
+	run->done_at = fc_now_for_flow(run->flow_id);
 	run->log = fc_log_append(run->log, message);
 	fc_catalog_write_run(run);
 	return run;
@@ -977,7 +984,7 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 							action_id, run->flow_id)));
 		run->status = FC_STATUS_WAITING;
 		run->has_continue_after = true;
-		run->continue_after = fc_now();
+		run->continue_after = fc_now_for_flow(run->flow_id);
 		run->repeat_action = true;
 		run->action_id = action_id;
 	}
@@ -1108,7 +1115,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 		run->status = FC_STATUS_DONE;
 		run->outcome = FC_OUTCOME_CANCELED;
 		run->has_done_at = true;
-		run->done_at = fc_now();
+		run->done_at = fc_now_for_flow(run->flow_id);
 		fc_catalog_write_run(run);
 		canceled++;
 	}

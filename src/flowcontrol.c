@@ -11,10 +11,15 @@
  *
  * The engine's clock: every time the engine reads -- due checks, flow and
  * trigger activity, Delay bases, the times it writes into runs -- comes
- * from fc_now(), the transaction timestamp plus flowcontrol.time_offset.
- * The offset is a per-session test clock ("three days later"); it is parsed
- * once, when set, so fc_now() costs one pointer test while it is zero.  The
- * background worker ignores it whatever its source (see
+ * from fc_now(owner), the transaction timestamp plus
+ * flowcontrol.time_offset.  The offset is a per-session test clock ("three
+ * days later"); it is parsed once, when set, so fc_now() costs one pointer
+ * test while it is zero.  It applies only to the flows of owners the
+ * session user is a member of (all flows for a superuser): runs the
+ * session may execute anyway.  Work a session does on other owners' flows
+ * -- a shared trigger name it fires, a table trigger its write fires --
+ * and everything inside it, however nested, runs on real time.  The
+ * background worker ignores the offset whatever its source (see
  * fc_ignore_time_offset()).
  *
  *-------------------------------------------------------------------------
@@ -24,6 +29,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "access/xact.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -132,8 +138,14 @@ _PG_init(void)
 	fc_worker_register();
 }
 
+bool
+fc_clock_shifted(void)
+{
+	return time_offset != NULL && !time_offset_ignored;
+}
+
 TimestampTz
-fc_now(void)
+fc_now_moved(void)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
@@ -143,6 +155,37 @@ fc_now(void)
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 												   TimestampTzGetDatum(now),
 												   IntervalPGetDatum(time_offset)));
+}
+
+TimestampTz
+fc_now(Oid owner)
+{
+	Oid			session_user;
+
+	if (likely(time_offset == NULL) || time_offset_ignored)
+		return GetCurrentTransactionStartTimestamp();
+
+	/*
+	 * The session user, not the current one: inside a flow's actions (run
+	 * as its owner) or a SECURITY DEFINER function the current user is
+	 * someone else, and the session's setting must not reach further
+	 * through them than the session itself could.
+	 */
+	session_user = GetSessionUserId();
+	if (!superuser_arg(session_user) && !is_member_of_role(session_user, owner))
+		return GetCurrentTransactionStartTimestamp();
+	return fc_now_moved();
+}
+
+TimestampTz
+fc_now_for_flow(int64 flow_id)
+{
+	FcFlow	   *flow;
+
+	if (!fc_clock_shifted())
+		return GetCurrentTransactionStartTimestamp();
+	flow = fc_catalog_get_flow(flow_id);
+	return fc_now(flow != NULL ? flow->owner : InvalidOid);
 }
 
 void

@@ -14,13 +14,27 @@
 extern PGDLLIMPORT char *fc_time_offset;
 
 /*
- * The engine's "now": the transaction start timestamp plus the session's
- * flowcontrol.time_offset (computed as now() + interval, so days and
- * months follow the session's time zone).  Just the transaction timestamp
- * while the offset is zero and in the background worker.  Can raise
- * "timestamp out of range" for an absurd offset.
+ * The engine's "now" for work on the runs of flows owned by owner: the
+ * transaction start timestamp plus the session's flowcontrol.time_offset
+ * (computed as now() + interval, so days and months follow the session's
+ * time zone) when the session user is a superuser or a member of owner;
+ * otherwise, while the offset is zero and in the background worker, just
+ * the transaction timestamp.  Can raise "timestamp out of range" for an
+ * absurd offset.
  */
-extern TimestampTz fc_now(void);
+extern TimestampTz fc_now(Oid owner);
+
+/*
+ * The moved clock whoever owns the runs concerned: for SQL that applies it
+ * per row as fc_now() would.
+ */
+extern TimestampTz fc_now_moved(void);
+
+/* fc_now() for the owner of a flow, looked up only when the clock is moved. */
+extern TimestampTz fc_now_for_flow(int64 flow_id);
+
+/* Whether this session's clock is moved (an offset is set and honoured). */
+extern bool fc_clock_shifted(void);
 
 /*
  * Make fc_now() ignore flowcontrol.time_offset for the rest of this
