@@ -87,6 +87,18 @@ COMMIT;
 SHOW flowcontrol.time_offset;
 SELECT status, outcome FROM flowcontrol.flow_run WHERE id = :r2;
 
+-- reset and cancel write the shifted now too
+SELECT id AS r5 FROM flowcontrol.start_flowrun(:three_days) \gset
+SELECT id AS delay_action FROM flowcontrol.flow_action
+WHERE flow_id = :three_days AND action = 'DelayAction' \gset
+BEGIN;
+SET LOCAL flowcontrol.time_offset = '4 days';
+SELECT status, continue_after = now() + interval '4 days' AS reset_to_shifted_now
+FROM flowcontrol.reset_flowrun(:r5, :delay_action);
+SELECT status, done_at = now() + interval '4 days' AS canceled_at_shifted_now
+FROM flowcontrol.cancel_flowrun(:r5);
+COMMIT;
+
 -- activity: a flow active from tomorrow on, its trigger from the day after
 SELECT flowcontrol.register_trigger('clock_tick');
 SELECT flowcontrol.define_flow('{"name": "tomorrow", "active": false,

@@ -30,7 +30,10 @@ extern TimestampTz fc_now(Oid owner);
  */
 extern TimestampTz fc_now_moved(void);
 
-/* fc_now() for the owner of a flow, looked up only when the clock is moved. */
+/*
+ * fc_now() for the owner of a flow, which is looked up (fc_catalog_get_flow:
+ * caller is connected to SPI) only when the clock is moved.
+ */
 extern TimestampTz fc_now_for_flow(int64 flow_id);
 
 /* Whether this session's clock is moved (an offset is set and honoured). */
