@@ -39,6 +39,7 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcontrol.h"
 
 /* ---------------------------------------------------------------------
  * Config decoding
@@ -816,7 +817,7 @@ fc_delay_compute(TimestampTz base, int64 months, double seconds, int weekday,
 static FcDirective
 delay(FcExec *exec, FcPrepared *p)
 {
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now = fc_now(exec->flow->owner);
 	TimestampTz base = now;
 	TimestampTz due;
 	pg_tz	   *tz = p->timezone ? pg_tzset(p->timezone) : session_timezone;

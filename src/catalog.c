@@ -61,6 +61,7 @@
 
 #include "catalog.h"
 #include "expr.h"
+#include "flowcontrol.h"
 
 uint64		fc_catalog_generation = 1;
 
@@ -1009,7 +1010,7 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 	run->status = FC_STATUS_PENDING;
 	run->outcome = FC_OUTCOME_NONE;
 	run->log = "";
-	run->created_at = GetCurrentTransactionStartTimestamp();
+	run->created_at = fc_now_for_flow(flow_id);
 	run->object_table = object_table;
 	run->object_id = object_id ? pstrdup(object_id) : NULL;
 	run->state = state ? state : fc_empty_object();
@@ -1094,13 +1095,13 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 {
 	static FcQuery q = {
 		"INSERT INTO flowcontrol.flow_run (flow_id, object_table, object_id, state,"
-		" parent_run_id, trigger_id)"
+		" parent_run_id, trigger_id, created_at)"
 		" VALUES ($1, $2::pg_catalog.oid::pg_catalog.regclass, $3,"
-		" COALESCE($4, '{}'::pg_catalog.jsonb), $5, $6) RETURNING *",
-		6, {INT8OID, OIDOID, TEXTOID, JSONBOID, INT8OID, INT8OID}
+		" COALESCE($4, '{}'::pg_catalog.jsonb), $5, $6, $7) RETURNING *",
+		7, {INT8OID, OIDOID, TEXTOID, JSONBOID, INT8OID, INT8OID, TIMESTAMPTZOID}
 	};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Datum		values[7];
+	char		nulls[7] = "       ";
 	FcInsertState temp;
 	bool		temporary;
 	FcInsertState *is = get_insert_state(&temp, &temporary);
@@ -1137,6 +1138,7 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 		values[5] = Int64GetDatum(trigger_id);
 	else
 		nulls[5] = 'n';
+	values[6] = TimestampTzGetDatum(fc_now_for_flow(flow_id));
 	fc_catalog_exec(&q, values, nulls, 0);
 	return first_run_or_null();
 }
@@ -1553,7 +1555,7 @@ fc_catalog_get_flow(int64 flow_id)
 bool
 fc_flow_is_active(const FcFlow *flow)
 {
-	return flow->has_active_at && flow->active_at <= GetCurrentTransactionStartTimestamp();
+	return flow->has_active_at && flow->active_at <= fc_now(flow->owner);
 }
 
 /* ---------------------------------------------------------------------
@@ -1874,7 +1876,7 @@ fc_catalog_get_triggers(const char *name)
 bool
 fc_trigger_is_active(const FcTrigger *trigger)
 {
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz now = fc_now(trigger->owner);
 
 	if (!trigger->has_active_at || trigger->active_at > now)
 		return false;

@@ -48,6 +48,7 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcontrol.h"
 #include "owner.h"
 #include "worker.h"
 
@@ -421,7 +422,7 @@ end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
 	run->status = FC_STATUS_DONE;
 	run->outcome = outcome;
 	run->has_done_at = true;
-	run->done_at = GetCurrentTransactionStartTimestamp();
+	run->done_at = fc_now(exec->flow->owner);
 	run->log = fc_log_append(run->log, message);
 	MemoryContextSwitchTo(old);
 }
@@ -607,7 +608,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 				if (!run->has_continue_after && run->waiting_trigger_id == 0)
 				{
 					run->has_continue_after = true;
-					run->continue_after = GetCurrentTransactionStartTimestamp();
+					run->continue_after = fc_now(flow->owner);
 				}
 				if (run->has_continue_after)
 					fc_worker_wake_at_commit(run->continue_after);
@@ -722,7 +723,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("Flow run is waiting but has no action set")));
 			if (run->has_continue_after &&
-				run->continue_after > GetCurrentTransactionStartTimestamp())
+				run->continue_after > fc_now(flow->owner))
 				write = false;	/* not due: returned unchanged */
 			else
 			{
@@ -841,23 +842,30 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		FC_CLAIM_VISIBLE
 		", w AS (SELECT r.* FROM flowcontrol.flow_run r"
 		" WHERE r.id > $1 AND r.status = 'waiting'"
-		" AND r.continue_after OPERATOR(pg_catalog.<=) pg_catalog.now()"
+		" AND r.continue_after OPERATOR(pg_catalog.<=) $5"
 		FC_CLAIM_VISIBLE
 		" SELECT c.* FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2",
-		4, {INT8OID, INT4OID, BOOLOID, OIDOID}
+		5, {INT8OID, INT4OID, BOOLOID, OIDOID, TIMESTAMPTZOID}
 	};
 #undef FC_CLAIM_VISIBLE
 	int64		last_id = *cursor;
 	int			executed = 0;
 	bool		is_super = superuser();
 	Oid			user = GetUserId();
+
+	/*
+	 * The claim takes the runs of the flows the current user may see:
+	 * those of owners it is a member of, or all for a superuser.  So the
+	 * session's clock applies to all of them or none.
+	 */
+	TimestampTz claim_now = fc_now(user);
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"flowcontrol continue batch",
 													ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
-		Datum		args[4];
+		Datum		args[5];
 		int			limit = FC_CLAIM_BATCH;
 		int			n;
 		int			i;
@@ -876,6 +884,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		args[1] = Int32GetDatum(limit);
 		args[2] = BoolGetDatum(is_super);
 		args[3] = ObjectIdGetDatum(user);
+		args[4] = TimestampTzGetDatum(claim_now);
 		fc_catalog_exec(&claim_q, args, NULL, 0);
 		n = (int) SPI_processed;
 		runs = palloc(sizeof(FcRun *) * Max(n, 1));
@@ -912,7 +921,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 				run->status = FC_STATUS_DONE;
 				run->outcome = FC_OUTCOME_ERRORED;
 				run->has_done_at = true;
-				run->done_at = GetCurrentTransactionStartTimestamp();
+				run->done_at = claim_now;
 				run->log = fc_log_append(run->log, describe_error(edata));
 				fc_catalog_write_run(run);
 			}
@@ -966,7 +975,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run->status = FC_STATUS_DONE;
 	run->outcome = outcome;
 	run->has_done_at = true;
-	run->done_at = GetCurrentTransactionStartTimestamp();
+	run->done_at = fc_now_for_flow(run->flow_id);
 	run->log = fc_log_append(run->log, message);
 	fc_catalog_write_run(run);
 	return run;
@@ -1009,7 +1018,7 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 							action_id, run->flow_id)));
 		run->status = FC_STATUS_WAITING;
 		run->has_continue_after = true;
-		run->continue_after = GetCurrentTransactionStartTimestamp();
+		run->continue_after = fc_now_for_flow(run->flow_id);
 		run->repeat_action = true;
 		run->action_id = action_id;
 	}
@@ -1140,7 +1149,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 		run->status = FC_STATUS_DONE;
 		run->outcome = FC_OUTCOME_CANCELED;
 		run->has_done_at = true;
-		run->done_at = GetCurrentTransactionStartTimestamp();
+		run->done_at = fc_now_for_flow(run->flow_id);
 		fc_catalog_write_run(run);
 		canceled++;
 	}

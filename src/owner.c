@@ -26,8 +26,8 @@
  * the caller's.  A backend cannot tell those apart from postgresql.conf's
  * values, so the pinned settings ignore all three (the role and database
  * settings of the owner do apply); the other settings start from the
- * session's defaults.  The client_encoding of the session is kept, since
- * messages a hook raises go to its client.
+ * session's defaults.  The session's client_encoding and test clock are
+ * kept (kept_settings below).
  *
  * No PG_TRY: on error, (sub)transaction abort restores the user, the
  * security context and the GUC nest level.  Every caller that catches
@@ -82,6 +82,18 @@ static const FcPinnedSetting pinned_settings[] = {
 };
 
 #define FC_NUM_PINNED lengthof(pinned_settings)
+
+/*
+ * Settings of the session that hooks keep: the encoding of the messages
+ * they send to the session's client, and the session's test clock (which
+ * fc_now() applies only to flows of owners the session user belongs to).
+ */
+static const char *const kept_settings[] = {
+	"client_encoding",
+	"flowcontrol.time_offset",
+};
+
+#define FC_NUM_KEPT lengthof(kept_settings)
 
 /* An owner's settings, in the order a new session applies them. */
 typedef struct FcOwnerSettings
@@ -216,16 +228,19 @@ void
 fc_owner_enter(FcOwnerEnv *env, Oid owner)
 {
 	FcOwnerSettings *s = owner_settings(owner);
-	const char *encoding;
+	char	   *kept[FC_NUM_KEPT];
 	int			i;
 
 	GetUserIdAndSecContext(&env->saved_userid, &env->saved_sec_context);
 	env->guc_nestlevel = NewGUCNestLevel();
 
-	encoding = pstrdup(GetConfigOption("client_encoding", false, false));
+	for (i = 0; i < FC_NUM_KEPT; i++)
+	{
+		const char *value = GetConfigOption(kept_settings[i], true, false);
+
+		kept[i] = value ? pstrdup(value) : NULL;
+	}
 	ResetAllOptions();
-	if (strcmp(GetConfigOption("client_encoding", false, false), encoding) != 0)
-		set_for_hook("client_encoding", encoding);
 	for (i = 0; i < FC_NUM_PINNED; i++)
 	{
 		const char *current;
@@ -238,6 +253,13 @@ fc_owner_enter(FcOwnerEnv *env, Oid owner)
 	}
 	for (i = 0; i < s->n; i++)
 		set_for_hook(s->names[i], s->values[i]);
+	for (i = 0; i < FC_NUM_KEPT; i++)
+	{
+		const char *value = GetConfigOption(kept_settings[i], true, false);
+
+		if (kept[i] != NULL && value != NULL && strcmp(value, kept[i]) != 0)
+			set_for_hook(kept_settings[i], kept[i]);
+	}
 
 	SetUserIdAndSecContext(owner, env->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |

@@ -99,6 +99,7 @@
 
 #include "catalog.h"
 #include "engine.h"
+#include "flowcontrol.h"
 #include "worker.h"
 
 /* a worker that exits sooner than this after its start counts as failing */
@@ -1070,6 +1071,8 @@ fc_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	am_worker = true;
+	/* the test clock is a session's own: the worker runs on real time */
+	fc_ignore_time_offset();
 
 	if (fc_shared == NULL || index < 0 || index >= fc_shared->nworkers ||
 		!slot_claim(&fc_shared->workers[index]))

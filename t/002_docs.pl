@@ -1,6 +1,8 @@
 # Every ```sql block of README.md and doc/*.md runs: the blocks of each
 # page are executed in order, in one session, on a fresh database, and
-# must not fail.  The docs cannot rot.
+# must not fail.  The docs cannot rot.  doc/testing.md's pgTAP example
+# needs pgTAP installed (postgresql-15-pgtap; tools/tmp-install copies it
+# from the system installation) and fails the page if an assertion fails.
 use strict;
 use warnings;
 use File::Basename;
@@ -43,6 +45,13 @@ for my $page (@pages)
 	# pages that do not install the extension themselves get it installed
 	$node->safe_psql($db, 'CREATE EXTENSION flowcontrol')
 	  unless $sql =~ /CREATE EXTENSION flowcontrol/i;
+
+	if ($sql =~ /CREATE EXTENSION (?:IF NOT EXISTS )?pgtap/i
+		&& $node->safe_psql('postgres',
+			"SELECT count(*) FROM pg_available_extensions WHERE name = 'pgtap'") eq '0')
+	{
+		diag("$page needs pgTAP: apt-get install postgresql-15-pgtap");
+	}
 
 	my ($ret, $stdout, $stderr) = $node->psql($db, $sql, on_error_stop => 1);
 	is($ret, 0, "$page: $blocks sql blocks run") or diag($stderr);
