@@ -1312,6 +1312,8 @@ fc_catalog_get_action_type(const char *name)
 {
 	FcTypeEntry *entry;
 
+	if (name == NULL)
+		return NULL;
 	check_definition_cache();
 	load_action_types();
 	if (strlen(name) >= NAMEDATALEN * 2)
