@@ -16,6 +16,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -625,6 +626,7 @@ for_loop(FcExec *exec, FcAction *a, FcPrepared *p, bool returning)
 	int64		counter;
 	JsonbValue	k = string_value(var);
 	JsonbValue	v;
+	bool		past_end = false;
 
 	if (!returning)
 		counter = p->start;
@@ -641,10 +643,16 @@ for_loop(FcExec *exec, FcAction *a, FcPrepared *p, bool returning)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("loop variable \"%s\" is not an integer", var)));
-		counter += p->step;
+
+		/*
+		 * step is positive, so a sum past the largest int64 is past any
+		 * end: the loop ends, as it does in the seed's unbounded integers.
+		 */
+		if (pg_add_s64_overflow(counter, p->step, &counter))
+			past_end = true;
 	}
 
-	if (counter < p->end)
+	if (!past_end && counter < p->end)
 	{
 		v = int_value(counter);
 		set_state(exec, state_build(exec->run->state, false, NULL, 1, &k, &v));
