@@ -1595,7 +1595,12 @@ fc_catalog_object_key(Oid table, Oid *keytype)
 	Oid			pkindex;
 	AttrNumber	attnum = InvalidAttrNumber;
 
-	rel = table_open(table, AccessShareLock);
+	rel = try_table_open(table, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", table),
+				 errdetail("An object table must be an existing table.")));
 	pkindex = RelationGetPrimaryKeyIndex(rel);
 	if (OidIsValid(pkindex))
 	{

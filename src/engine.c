@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "actions.h"
@@ -201,6 +202,20 @@ static char *
 describe_error(ErrorData *e)
 {
 	return psprintf("%s: %s", unpack_sql_state(e->sqlerrcode), e->message);
+}
+
+/*
+ * An object table's name for a log line: schema-qualified, or "table with
+ * OID N" once it has been dropped (its OID stays in the run's row).
+ */
+static char *
+object_table_name(Oid table)
+{
+	Oid			rowtype = get_rel_type_id(table);
+
+	if (!OidIsValid(rowtype))
+		return psprintf("table with OID %u", table);
+	return format_type_be_qualified(rowtype);
 }
 
 /* ---------------------------------------------------------------------
@@ -656,17 +671,28 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 		errcallback.previous = error_context_stack;
 		error_context_stack = &errcallback;
 
-		if (OidIsValid(run->object_table))
+		/* regrole does not keep a role from being dropped */
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(flow->owner)))
+			end_run(&exec, FC_OUTCOME_ERRORED,
+					psprintf("The owner of flow " INT64_FORMAT " (role with OID %u) no longer exists.",
+							 flow->id, flow->owner));
+
+		if (run->status != FC_STATUS_DONE && OidIsValid(run->object_table))
 		{
-			if (!fc_engine_guarded(fetch_object_guarded, &fa, flow->owner, &edata))
+			/* a dropped table's rows no longer exist either */
+			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(run->object_table)))
+				end_run(&exec, FC_OUTCOME_OBSOLETE,
+						psprintf("Discarded because object %s does not exist: its table (OID %u) was dropped.",
+								 run->object_id, run->object_table));
+			else if (!fc_engine_guarded(fetch_object_guarded, &fa, flow->owner, &edata))
 				end_run(&exec, FC_OUTCOME_ERRORED,
 						psprintf("Could not read object %s %s: %s",
-								 format_type_be_qualified(get_rel_type_id(run->object_table)),
+								 object_table_name(run->object_table),
 								 run->object_id, describe_error(edata)));
 			else if (fa.result == NULL)
 				end_run(&exec, FC_OUTCOME_OBSOLETE,
 						psprintf("Discarded because object %s %s does not exist.",
-								 format_type_be_qualified(get_rel_type_id(run->object_table)),
+								 object_table_name(run->object_table),
 								 run->object_id));
 			exec.object = fa.result;
 		}
