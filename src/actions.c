@@ -553,10 +553,7 @@ state_build(Jsonb *old, bool only_underscore, const char *remove_key,
 static void
 set_state(FcExec *exec, Jsonb *state)
 {
-	MemoryContext old = MemoryContextSwitchTo(exec->exec_cxt);
-
-	exec->run->state = (Jsonb *) pg_detoast_datum_copy((struct varlena *) state);
-	MemoryContextSwitchTo(old);
+	fc_exec_set_state(exec, state);
 }
 
 static JsonbValue
@@ -1125,7 +1122,6 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 		if (!nulls[0])
 		{
 			FcRun	   *out = fc_run_from_datum(values[0]);
-			MemoryContext old;
 
 			check_unchanged(a->type->name, "id", out->id == run->id);
 			check_unchanged(a->type->name, "flow_id", out->flow_id == run->flow_id);
@@ -1142,14 +1138,13 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 							(out->object_id == NULL) == (run->object_id == NULL) &&
 							(out->object_id == NULL || strcmp(out->object_id, run->object_id) == 0));
 
-			old = MemoryContextSwitchTo(exec->exec_cxt);
-			run->state = out->state ? (Jsonb *) pg_detoast_datum_copy((struct varlena *) out->state) :
-				fc_empty_object();
-			if (!JB_ROOT_IS_OBJECT(run->state) || JB_ROOT_IS_SCALAR(run->state))
+			if (out->state != NULL &&
+				(!JB_ROOT_IS_OBJECT(out->state) || JB_ROOT_IS_SCALAR(out->state)))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("action %s set the run state to a value that is not a JSON object",
 								a->type->name)));
+			fc_exec_set_state(exec, out->state ? out->state : fc_empty_object());
 			run->has_continue_after = out->has_continue_after;
 			run->continue_after = out->continue_after;
 			run->waiting_trigger_id = out->waiting_trigger_id;
@@ -1171,9 +1166,8 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 					if (*added == '\n')
 						added++;
 				}
-				run->log = fc_log_append(out->log ? out->log : "", added);
+				fc_exec_set_log(exec, out->log ? out->log : "", added, true);
 			}
-			MemoryContextSwitchTo(old);
 		}
 		return d;
 	}

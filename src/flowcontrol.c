@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 
 #include "catalog.h"
+#include "engine.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -29,6 +30,7 @@ _PG_init(void)
 	if (IsBinaryUpgrade)
 		return;
 
+	fc_engine_define_settings();
 	fc_worker_define_settings();
 	fc_catalog_init();
 	fc_worker_register();
