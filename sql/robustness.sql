@@ -69,7 +69,7 @@ FROM flowcontrol.flow_run WHERE id = :dropped_run2;
 -- a run cannot be created for a table that does not exist
 SELECT replace(try(format('SELECT flowcontrol.create_flowrun(%s, %s, ''1'')', :obj_flow, :dropped_oid)),
 			   :'dropped_oid', 'N') AS create_for_dropped_table;
-INSERT INTO flowcontrol.trigger (trigger_name, flow_id) VALUES ('robust_signal', :obj_flow);
+INSERT INTO flowcontrol.trigger (trigger_name, flow_id, active_at) VALUES ('robust_signal', :obj_flow, now());
 SELECT replace(try(format('SELECT flowcontrol.trigger_flows(''robust_signal'', %s, ''1'')', :dropped_oid)),
 			   :'dropped_oid', 'N') AS trigger_for_dropped_table;
 
@@ -153,6 +153,8 @@ SELECT flowcontrol.define_flow('{"name": "robust idle", "active": true, "actions
 SELECT id AS idle_run FROM flowcontrol.create_flowrun(:idle) \gset
 SELECT replace(replace(statement, :'idle', 'F'), :'idle_run', 'R') AS statement, try(statement) FROM (VALUES
 	(format('SELECT flowcontrol.create_flowrun(%s, state => jsonb_build_object(''s'', repeat(''a'', 70000)))', :idle)),
+	(format('SELECT flowcontrol.start_flowrun(%s, state => jsonb_build_object(''s'', repeat(''a'', 70000)))', :idle)),
+	('SELECT flowcontrol.trigger_flows(''robust_signal'', state => jsonb_build_object(''s'', repeat(''a'', 70000)))'),
 	(format('SELECT flowcontrol.reset_flowrun(%s, state => jsonb_build_object(''s'', repeat(''a'', 70000)))', :idle_run)),
 	(format('SELECT flowcontrol.append_log(%s, repeat(''x'', 70000))', :idle_run)),
 	(format('SELECT flowcontrol.error_flowrun(%s, repeat(''x'', 70000))', :idle_run))

@@ -200,7 +200,6 @@ state_arg(FunctionCallInfo fcinfo, int argno)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("state must be a JSON object")));
-	fc_engine_check_state_size(state);
 	return state;
 }
 

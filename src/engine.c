@@ -412,6 +412,8 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 
 	if ((flags & FC_CREATE_CHECK_VISIBLE) || flow == NULL)
 		fc_engine_check_visible(flow, "flow", flow_id);
+	if (state != NULL)
+		fc_engine_check_state_size(state);
 
 	if (!fc_flow_is_active(flow))
 		ereport(ERROR,
@@ -1081,6 +1083,9 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 				bool check_visible)
 {
 	FcRun	   *run = NULL;
+
+	if (state != NULL)
+		fc_engine_check_state_size(state);
 
 	/* a run executing anywhere (this session included) holds its lock */
 	if (find_exec(run_id) == NULL)
