@@ -51,6 +51,18 @@ SELECT (r).status, (r).outcome, (r).log, (r).state FROM (SELECT flowcontrol.star
 	{"action": "ForLoopAction", "config": {"var_name": "i", "start": 1, "end": 9223372036854775807, "step": 9223372036854775807},
 	 "children": [{"action": "UpdateStateAction", "config": {"state": {"seen": "i"}, "evaluate": true}}]}]}'))) AS s(r);
 
+-- a state that is no object (only the tables' owner can write one) has no
+-- loop variable
+CREATE FUNCTION robust_suspend(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE sql AS $$ SELECT 'suspend'::flowcontrol.directive $$;
+SELECT flowcontrol.register_action('RobustSuspend', 'robust_suspend(flowcontrol.flow_run, jsonb, jsonb)');
+SELECT id AS array_run FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{
+	"name": "robust array state", "active": true, "actions": [
+	{"action": "ForLoopAction", "config": {"var_name": "i", "end": 3}, "children": [{"action": "RobustSuspend"}]}]}')) \gset
+UPDATE flowcontrol.flow_run SET state = '["i", 1]' WHERE id = :array_run;
+SELECT status, outcome, regexp_replace(log, '\(\d+\)', '(N)') AS log, state
+FROM flowcontrol.execute_flowrun(:array_run);
+
 -- An object whose table was dropped no longer exists: the run is obsolete
 CREATE TABLE robust_item (id int PRIMARY KEY, note text);
 INSERT INTO robust_item VALUES (1, 'one');

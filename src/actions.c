@@ -629,8 +629,12 @@ for_loop(FcExec *exec, FcAction *a, FcPrepared *p, bool returning)
 		counter = p->start;
 	else
 	{
-		JsonbValue *cur = getKeyJsonValueFromContainer(&exec->run->state->root,
-													   var, strlen(var), NULL);
+		Jsonb	   *state = exec->run->state;
+		JsonbValue *cur = NULL;
+
+		/* a state written by hand may be no object; its keys are missing */
+		if (JB_ROOT_IS_OBJECT(state))
+			cur = getKeyJsonValueFromContainer(&state->root, var, strlen(var), NULL);
 
 		if (cur == NULL)
 			ereport(ERROR,
