@@ -160,6 +160,30 @@ SELECT (r).status, (r).outcome,
 	   regexp_replace(regexp_replace((r).log, '.*\n', ''), '\(\d+\)', '(N)') AS last_line
 FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust set log", "active": true,
 	"actions": [{"action": "RobustSetLog", "config": {"n": 70000}}]}'))) AS s(r);
+-- the same for a message an action ends its own run with
+CREATE FUNCTION robust_give_up(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM flowcontrol.error_flowrun(run.id, repeat('z', 70000));
+	RETURN 'continue';
+END
+$$;
+SELECT flowcontrol.register_action('RobustGiveUp', 'robust_give_up(flowcontrol.flow_run, jsonb, jsonb)');
+SELECT status, outcome, regexp_replace(log, '\(\d+\)', '(N)') AS log
+FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust give up", "active": true,
+	"actions": [{"action": "RobustGiveUp"}]}'));
+-- the engine's own line is always added, quoting at most 8 kB of an error
+CREATE FUNCTION robust_raise(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION '%', repeat('e', 100000);
+END
+$$;
+SELECT flowcontrol.register_action('RobustRaise', 'robust_raise(flowcontrol.flow_run, jsonb, jsonb)');
+SELECT status, outcome, length(regexp_replace(log, '^Action RobustRaise \(\d+\) failed: P0001: ', '')) AS quoted,
+	   right(log, 5) AS log_end
+FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust raise", "active": true,
+	"actions": [{"action": "RobustRaise"}]}'));
 -- outside an execution, the caller gets the error and nothing changes
 SELECT flowcontrol.define_flow('{"name": "robust idle", "active": true, "actions": [{"action": "AbortAction"}]}') AS idle \gset
 SELECT id AS idle_run FROM flowcontrol.create_flowrun(:idle) \gset

@@ -42,6 +42,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -301,10 +302,20 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **eda
 	return ok;
 }
 
+/* longest error message, in bytes, that an errored run's log line quotes */
+#define FC_MAX_LOGGED_ERROR 8192
+
 static char *
 describe_error(ErrorData *e)
 {
-	return psprintf("%s: %s", unpack_sql_state(e->sqlerrcode), e->message);
+	const char *message = e->message ? e->message : "";
+	int			len = strlen(message);
+
+	/* the engine's own lines are never refused: a huge message is cut */
+	if (len > FC_MAX_LOGGED_ERROR)
+		return psprintf("%s: %.*s...", unpack_sql_state(e->sqlerrcode),
+						pg_mbcliplen(message, len, FC_MAX_LOGGED_ERROR), message);
+	return psprintf("%s: %s", unpack_sql_state(e->sqlerrcode), message);
 }
 
 /*
@@ -1059,6 +1070,8 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	{
 		/* called by an action of this very run: takes effect when it returns */
 		fc_engine_check_visible(exec->flow, "flow run", run_id);
+		if (message != NULL && message[0] != '\0')
+			check_log_size(exec->run->log, message);
 		exec->finish_outcome = outcome;
 		exec->finish_message = MemoryContextStrdup(exec->exec_cxt, message ? message : "");
 		return fc_run_copy(exec->run);
