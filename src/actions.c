@@ -16,6 +16,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -553,10 +554,7 @@ state_build(Jsonb *old, bool only_underscore, const char *remove_key,
 static void
 set_state(FcExec *exec, Jsonb *state)
 {
-	MemoryContext old = MemoryContextSwitchTo(exec->exec_cxt);
-
-	exec->run->state = (Jsonb *) pg_detoast_datum_copy((struct varlena *) state);
-	MemoryContextSwitchTo(old);
+	fc_exec_set_state(exec, state);
 }
 
 static JsonbValue
@@ -626,13 +624,18 @@ for_loop(FcExec *exec, FcAction *a, FcPrepared *p, bool returning)
 	int64		counter;
 	JsonbValue	k = string_value(var);
 	JsonbValue	v;
+	bool		past_end = false;
 
 	if (!returning)
 		counter = p->start;
 	else
 	{
-		JsonbValue *cur = getKeyJsonValueFromContainer(&exec->run->state->root,
-													   var, strlen(var), NULL);
+		Jsonb	   *state = exec->run->state;
+		JsonbValue *cur = NULL;
+
+		/* a state written by hand may be no object; its keys are missing */
+		if (JB_ROOT_IS_OBJECT(state))
+			cur = getKeyJsonValueFromContainer(&state->root, var, strlen(var), NULL);
 
 		if (cur == NULL)
 			ereport(ERROR,
@@ -642,10 +645,16 @@ for_loop(FcExec *exec, FcAction *a, FcPrepared *p, bool returning)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("loop variable \"%s\" is not an integer", var)));
-		counter += p->step;
+
+		/*
+		 * step is positive, so a sum past the largest int64 is past any
+		 * end: the loop ends, as it does in the seed's unbounded integers.
+		 */
+		if (pg_add_s64_overflow(counter, p->step, &counter))
+			past_end = true;
 	}
 
-	if (counter < p->end)
+	if (!past_end && counter < p->end)
 	{
 		v = int_value(counter);
 		set_state(exec, state_build(exec->run->state, false, NULL, 1, &k, &v));
@@ -1118,7 +1127,6 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 		if (!nulls[0])
 		{
 			FcRun	   *out = fc_run_from_datum(values[0]);
-			MemoryContext old;
 
 			check_unchanged(a->type->name, "id", out->id == run->id);
 			check_unchanged(a->type->name, "flow_id", out->flow_id == run->flow_id);
@@ -1135,14 +1143,13 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 							(out->object_id == NULL) == (run->object_id == NULL) &&
 							(out->object_id == NULL || strcmp(out->object_id, run->object_id) == 0));
 
-			old = MemoryContextSwitchTo(exec->exec_cxt);
-			run->state = out->state ? (Jsonb *) pg_detoast_datum_copy((struct varlena *) out->state) :
-				fc_empty_object();
-			if (!JB_ROOT_IS_OBJECT(run->state) || JB_ROOT_IS_SCALAR(run->state))
+			if (out->state != NULL &&
+				(!JB_ROOT_IS_OBJECT(out->state) || JB_ROOT_IS_SCALAR(out->state)))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("action %s set the run state to a value that is not a JSON object",
 								a->type->name)));
+			fc_exec_set_state(exec, out->state ? out->state : fc_empty_object());
 			run->has_continue_after = out->has_continue_after;
 			run->continue_after = out->continue_after;
 			run->waiting_trigger_id = out->waiting_trigger_id;
@@ -1164,9 +1171,8 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 					if (*added == '\n')
 						added++;
 				}
-				run->log = fc_log_append(out->log ? out->log : "", added);
+				fc_exec_set_log(exec, out->log ? out->log : "", added, true);
 			}
-			MemoryContextSwitchTo(old);
 		}
 		return d;
 	}

@@ -1317,6 +1317,8 @@ fc_catalog_get_action_type(const char *name)
 {
 	FcTypeEntry *entry;
 
+	if (name == NULL)
+		return NULL;
 	check_definition_cache();
 	load_action_types();
 	if (strlen(name) >= NAMEDATALEN * 2)
@@ -1598,7 +1600,12 @@ fc_catalog_object_key(Oid table, Oid *keytype)
 	Oid			pkindex;
 	AttrNumber	attnum = InvalidAttrNumber;
 
-	rel = table_open(table, AccessShareLock);
+	rel = try_table_open(table, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", table),
+				 errdetail("An object table must be an existing table.")));
 	pkindex = RelationGetPrimaryKeyIndex(rel);
 	if (OidIsValid(pkindex))
 	{

@@ -498,6 +498,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 	int64		parent_id = id_column(td, tuple, "parent_id");
 	const FcActionType *type = fc_catalog_get_action_type(action);
 	bool		isnull;
+	Datum		d;
 	Jsonb	   *config;
 	int			depth = 0;
 
@@ -554,9 +555,12 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 		SPI_finish();
 	}
 
-	config = DatumGetJsonbP(column(td, tuple, "config", &isnull));
+	d = column(td, tuple, "config", &isnull);
 	if (!isnull)
+	{
+		config = DatumGetJsonbP(d);
 		fc_actions_validate_config(action, type->kind != FC_ACTION_USER, config);
+	}
 }
 
 static void
@@ -584,6 +588,24 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 					 psprintf("condition of trigger %s", name));
 }
 
+/* Does the row have a NULL in a column declared NOT NULL? */
+static bool
+has_null_in_not_null_column(Relation rel, HeapTuple tuple)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attnotnull && !att->attisdropped &&
+			heap_attisnull(tuple, i + 1, desc))
+			return true;
+	}
+	return false;
+}
+
 /*
  * flowcontrol_check_definition: BEFORE INSERT OR UPDATE ROW trigger on
  * flow, flow_action and trigger.
@@ -600,6 +622,14 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 		elog(ERROR, "flowcontrol_check_definition: not called as a row trigger");
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	relname = RelationGetRelationName(td->tg_relation);
+
+	/*
+	 * BEFORE ROW triggers run before NOT NULL constraints are checked: a
+	 * NULL in a NOT NULL column is left for the constraint to report, and
+	 * the checks below never see one.
+	 */
+	if (has_null_in_not_null_column(td->tg_relation, tuple))
+		return PointerGetDatum(tuple);
 
 	if (strcmp(relname, "flow") == 0)
 	{

@@ -20,6 +20,14 @@
  * and on (flow, object) before counting, so concurrent creations at READ
  * COMMITTED see each other's committed runs.
  *
+ * Memory: an execution's context (exec_cxt) holds the run with one copy
+ * of its state and log; fc_exec_set_state() and fc_exec_set_log() free the
+ * copy they replace (and the context built from it), and each hook's
+ * allocations go to a step context reset before the next hook, so an
+ * execution needs memory in proportion to its state and log, whatever the
+ * number of steps.  flowcontrol.max_state_size and max_log_size bound
+ * both.
+ *
  * Invariants: a run with status done has an outcome and done_at; a waiting
  * run has an action and a continue_after or a waiting trigger; pending and
  * waiting runs have no outcome.
@@ -34,14 +42,17 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "actions.h"
@@ -54,6 +65,10 @@
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */
 #define FC_LOCKTAG_FIELD4 0x4643
+
+/* Settings: limits of a run's state and log, in kB */
+int			fc_max_state_size = 16384;
+int			fc_max_log_size = 16384;
 
 /* Executions in progress in this backend, innermost first. */
 static FcExec *current_exec = NULL;
@@ -81,6 +96,96 @@ fc_log_append(const char *log, const char *message)
 	if (log == NULL || log[0] == '\0')
 		return pstrdup(message);
 	return psprintf("%s\n%s", log, message);
+}
+
+void
+fc_engine_define_settings(void)
+{
+	DefineCustomIntVariable("flowcontrol.max_state_size",
+							gettext_noop("Largest state a flow run may have."),
+							gettext_noop("A larger state ends the run errored, or is refused when a run is created or reset."),
+							&fc_max_state_size,
+							16384, 1, 256 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("flowcontrol.max_log_size",
+							gettext_noop("Largest log a flow run may have."),
+							gettext_noop("Appending beyond it is an error; in a running action, the run ends errored."),
+							&fc_max_log_size,
+							16384, 1, 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
+
+void
+fc_engine_check_state_size(Jsonb *state)
+{
+	Size		size = VARSIZE_ANY_EXHDR(state);
+
+	if (size > (Size) fc_max_state_size * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("flow run state of %zu bytes exceeds the maximum of %d kB", size, fc_max_state_size),
+				 errhint("The limit is set by flowcontrol.max_state_size.")));
+}
+
+static void
+check_log_size(const char *log, const char *message)
+{
+	Size		size = (log ? strlen(log) : 0) + 1 + (message ? strlen(message) : 0);
+
+	if (size > (Size) fc_max_log_size * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("flow run log would grow to %zu bytes, more than the maximum of %d kB", size, fc_max_log_size),
+				 errhint("The limit is set by flowcontrol.max_log_size.")));
+}
+
+/* Free a superseded copy of a run value, if it is one exec_cxt holds. */
+static void
+free_exec_value(FcExec *exec, void *value)
+{
+	if (value != NULL && GetMemoryChunkContext(value) == exec->exec_cxt)
+		pfree(value);
+}
+
+void
+fc_exec_set_state(FcExec *exec, Jsonb *state)
+{
+	Jsonb	   *old_state = exec->run->state;
+
+	MemoryContext old;
+
+	state = DatumGetJsonbP(PointerGetDatum(state));
+	fc_engine_check_state_size(state);
+	old = MemoryContextSwitchTo(exec->exec_cxt);
+	exec->run->state = (Jsonb *) pg_detoast_datum_copy((struct varlena *) state);
+	MemoryContextSwitchTo(old);
+
+	/* the cached context was built from the old state */
+	free_exec_value(exec, exec->context);
+	exec->context = NULL;
+	exec->context_state = NULL;
+	if (old_state != exec->run->state)
+		free_exec_value(exec, old_state);
+}
+
+void
+fc_exec_set_log(FcExec *exec, const char *base, const char *message, bool check_limit)
+{
+	char	   *old_log = exec->run->log;
+	MemoryContext old;
+
+	if (base == NULL)
+		base = old_log;
+	if (check_limit)
+		check_log_size(base, message);
+	old = MemoryContextSwitchTo(exec->exec_cxt);
+	exec->run->log = fc_log_append(base, message);
+	MemoryContextSwitchTo(old);
+	free_exec_value(exec, old_log);
 }
 
 void
@@ -204,10 +309,34 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **eda
 	return ok;
 }
 
+/* longest error message, in bytes, that an errored run's log line quotes */
+#define FC_MAX_LOGGED_ERROR 8192
+
 static char *
 describe_error(ErrorData *e)
 {
-	return psprintf("%s: %s", unpack_sql_state(e->sqlerrcode), e->message);
+	const char *message = e->message ? e->message : "";
+	int			len = strlen(message);
+
+	/* the engine's own lines are never refused: a huge message is cut */
+	if (len > FC_MAX_LOGGED_ERROR)
+		return psprintf("%s: %.*s...", unpack_sql_state(e->sqlerrcode),
+						pg_mbcliplen(message, len, FC_MAX_LOGGED_ERROR), message);
+	return psprintf("%s: %s", unpack_sql_state(e->sqlerrcode), message);
+}
+
+/*
+ * An object table's name for a log line: schema-qualified, or "table with
+ * OID N" once it has been dropped (its OID stays in the run's row).
+ */
+static char *
+object_table_name(Oid table)
+{
+	Oid			rowtype = get_rel_type_id(table);
+
+	if (!OidIsValid(rowtype))
+		return psprintf("table with OID %u", table);
+	return format_type_be_qualified(rowtype);
 }
 
 /* ---------------------------------------------------------------------
@@ -301,6 +430,8 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 
 	if ((flags & FC_CREATE_CHECK_VISIBLE) || flow == NULL)
 		fc_engine_check_visible(flow, "flow", flow_id);
+	if (state != NULL)
+		fc_engine_check_state_size(state);
 
 	if (!fc_flow_is_active(flow))
 		ereport(ERROR,
@@ -423,8 +554,9 @@ end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
 	run->outcome = outcome;
 	run->has_done_at = true;
 	run->done_at = fc_now(exec->flow->owner);
-	run->log = fc_log_append(run->log, message);
 	MemoryContextSwitchTo(old);
+	/* the engine's own last line: never refused, so the run can end */
+	fc_exec_set_log(exec, NULL, message, false);
 }
 
 typedef struct FcFetchArgs
@@ -685,17 +817,28 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 		errcallback.previous = error_context_stack;
 		error_context_stack = &errcallback;
 
-		if (OidIsValid(run->object_table))
+		/* regrole does not keep a role from being dropped */
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(flow->owner)))
+			end_run(&exec, FC_OUTCOME_ERRORED,
+					psprintf("The owner of flow " INT64_FORMAT " (role with OID %u) no longer exists.",
+							 flow->id, flow->owner));
+
+		if (run->status != FC_STATUS_DONE && OidIsValid(run->object_table))
 		{
-			if (!fc_engine_guarded(fetch_object_guarded, &fa, flow->owner, &edata))
+			/* a dropped table's rows no longer exist either */
+			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(run->object_table)))
+				end_run(&exec, FC_OUTCOME_OBSOLETE,
+						psprintf("Discarded because object %s does not exist: its table (OID %u) was dropped.",
+								 run->object_id, run->object_table));
+			else if (!fc_engine_guarded(fetch_object_guarded, &fa, flow->owner, &edata))
 				end_run(&exec, FC_OUTCOME_ERRORED,
 						psprintf("Could not read object %s %s: %s",
-								 format_type_be_qualified(get_rel_type_id(run->object_table)),
+								 object_table_name(run->object_table),
 								 run->object_id, describe_error(edata)));
 			else if (fa.result == NULL)
 				end_run(&exec, FC_OUTCOME_OBSOLETE,
 						psprintf("Discarded because object %s %s does not exist.",
-								 format_type_be_qualified(get_rel_type_id(run->object_table)),
+								 object_table_name(run->object_table),
 								 run->object_id));
 			exec.object = fa.result;
 		}
@@ -964,6 +1107,8 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	{
 		/* called by an action of this very run: takes effect when it returns */
 		fc_engine_check_visible(exec->flow, "flow run", run_id);
+		if (message != NULL && message[0] != '\0')
+			check_log_size(exec->run->log, message);
 		exec->finish_outcome = outcome;
 		exec->finish_message = MemoryContextStrdup(exec->exec_cxt, message ? message : "");
 		return fc_run_copy(exec->run);
@@ -972,6 +1117,8 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run = lock_visible_run(run_id);
 	if (only_if_not_done && run->status == FC_STATUS_DONE)
 		return run;
+	if (message != NULL && message[0] != '\0')
+		check_log_size(run->log, message);
 	run->status = FC_STATUS_DONE;
 	run->outcome = outcome;
 	run->has_done_at = true;
@@ -986,6 +1133,9 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 				bool check_visible)
 {
 	FcRun	   *run = NULL;
+
+	if (state != NULL)
+		fc_engine_check_state_size(state);
 
 	/* a run executing anywhere (this session included) holds its lock */
 	if (find_exec(run_id) == NULL)
@@ -1092,16 +1242,15 @@ fc_engine_append_log(int64 run_id, const char *message)
 
 	if (exec != NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(exec->exec_cxt);
-
 		fc_engine_check_visible(exec->flow, "flow run", run_id);
-		exec->run->log = fc_log_append(exec->run->log, message);
-		MemoryContextSwitchTo(old);
+		if (message != NULL && message[0] != '\0')
+			fc_exec_set_log(exec, NULL, message, true);
 		return fc_run_copy(exec->run);
 	}
 	run = lock_visible_run(run_id);
 	if (message != NULL && message[0] != '\0')
 	{
+		check_log_size(run->log, message);
 		run->log = fc_log_append(run->log, message);
 		fc_catalog_write_run(run);
 	}

@@ -30,6 +30,28 @@ typedef struct FcExec
 	struct FcExec *outer;		/* enclosing execution in this backend */
 } FcExec;
 
+/* Size limits of a run's state and log, in kB (flowcontrol.max_*_size) */
+extern PGDLLIMPORT int fc_max_state_size;
+extern PGDLLIMPORT int fc_max_log_size;
+
+/* Define the engine's settings; called by _PG_init. */
+extern void fc_engine_define_settings(void);
+
+/* Raise PROGRAM_LIMIT_EXCEEDED for a state larger than max_state_size. */
+extern void fc_engine_check_state_size(Jsonb *state);
+
+/*
+ * Replace the executing run's state with a copy of state in exec_cxt, or
+ * its log with base (NULL: the current log) plus message; the superseded
+ * copy (and the cached context) is freed, so memory stays proportional to
+ * the size of state and log, not to the number of steps.  Raise
+ * PROGRAM_LIMIT_EXCEEDED beyond max_state_size, or, with check_limit,
+ * beyond max_log_size; the run is then unchanged.
+ */
+extern void fc_exec_set_state(FcExec *exec, Jsonb *state);
+extern void fc_exec_set_log(FcExec *exec, const char *base, const char *message,
+							bool check_limit);
+
 /* get_context(): the run state plus "object" and "obj". */
 extern Jsonb *fc_engine_context(Jsonb *state, Jsonb *object);
 

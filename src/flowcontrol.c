@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "engine.h"
 #include "flowcontrol.h"
 #include "worker.h"
 
@@ -133,6 +134,7 @@ _PG_init(void)
 		return;
 
 	define_clock_settings();
+	fc_engine_define_settings();
 	fc_worker_define_settings();
 	fc_catalog_init();
 	fc_worker_register();

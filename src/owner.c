@@ -26,8 +26,8 @@
  * the caller's.  A backend cannot tell those apart from postgresql.conf's
  * values, so the pinned settings ignore all three (the role and database
  * settings of the owner do apply); the other settings start from the
- * session's defaults.  The session's client_encoding and test clock are
- * kept (kept_settings below).
+ * session's defaults.  The session's client_encoding and flowcontrol's own
+ * settings are kept (kept_settings below).
  *
  * No PG_TRY: on error, (sub)transaction abort restores the user, the
  * security context and the GUC nest level.  Every caller that catches
@@ -85,12 +85,16 @@ static const FcPinnedSetting pinned_settings[] = {
 
 /*
  * Settings of the session that hooks keep: the encoding of the messages
- * they send to the session's client, and the session's test clock (which
- * fc_now() applies only to flows of owners the session user belongs to).
+ * they send to the session's client, and flowcontrol's own settings, which
+ * say how the engine around the hook behaves in this session (the test
+ * clock, which fc_now() applies only to flows of owners the session user
+ * belongs to, and the size limits a superuser may set).
  */
 static const char *const kept_settings[] = {
 	"client_encoding",
 	"flowcontrol.time_offset",
+	"flowcontrol.max_state_size",
+	"flowcontrol.max_log_size",
 };
 
 #define FC_NUM_KEPT lengthof(kept_settings)

@@ -93,6 +93,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -520,12 +521,39 @@ fc_worker_wake_at_commit(TimestampTz wake_at)
  */
 
 /*
+ * Would dropdb() get as far as counting the database's backends?  Its
+ * earlier checks, in its order: not in a transaction block, the database
+ * exists, the current user owns it, it is not a template, it is not the
+ * current database.  When one of them fails, dropdb() reports it and the
+ * workers must not have been touched.
+ */
+static bool
+drop_would_reach_workers(Oid dboid, bool isTopLevel)
+{
+	HeapTuple	tuple;
+	bool		istemplate;
+
+	if (!isTopLevel || IsTransactionBlock() || IsSubTransaction())
+		return false;
+	if (!OidIsValid(dboid) || !pg_database_ownercheck(dboid, GetUserId()))
+		return false;
+	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	istemplate = ((Form_pg_database) GETSTRUCT(tuple))->datistemplate;
+	ReleaseSysCache(tuple);
+	return !istemplate && dboid != MyDatabaseId;
+}
+
+/*
  * Before DROP DATABASE of the workers' database: keep the launcher from
  * starting workers until this transaction ends, and terminate the workers
- * so that the drop does not find them connected.
+ * so that the drop does not find them connected.  Only a DROP DATABASE
+ * that passes dropdb()'s own checks (permission first) does so: a role
+ * that may not drop the database cannot stop the workers.
  */
 static void
-stop_workers_for_drop(const char *dbname)
+stop_workers_for_drop(const char *dbname, bool isTopLevel)
 {
 	Oid			dboid = get_database_oid(dbname, true);
 	pid_t		pids[64];
@@ -533,7 +561,7 @@ stop_workers_for_drop(const char *dbname)
 	int			i;
 	bool		ours = false;
 
-	if (!OidIsValid(dboid))
+	if (!drop_would_reach_workers(dboid, isTopLevel))
 		return;
 	SpinLockAcquire(&fc_shared->mutex);
 	if (fc_shared->database == dboid)
@@ -566,7 +594,8 @@ worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 	bool		wake = false;
 
 	if (IsA(parsetree, DropdbStmt))
-		stop_workers_for_drop(((DropdbStmt *) parsetree)->dbname);
+		stop_workers_for_drop(((DropdbStmt *) parsetree)->dbname,
+							  context == PROCESS_UTILITY_TOPLEVEL);
 	else if (IsA(parsetree, CreatedbStmt) || IsA(parsetree, CreateRoleStmt))
 		wake = true;
 	else if (IsA(parsetree, CreateExtensionStmt) &&
