@@ -12,6 +12,7 @@ OBJS = \
 	src/expr_parse.o \
 	src/expr_eval.o \
 	src/triggers.o \
+	src/trigger_acl.o \
 	src/worker.o
 PGFILEDESC = "flowcontrol - workflows inside PostgreSQL"
 
