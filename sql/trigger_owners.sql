@@ -185,6 +185,8 @@ SELECT try(format('UPDATE flowcontrol.trigger SET flow_id = %s WHERE id = %s', :
 SELECT flowcontrol.define_flow('{"name": "friend again", "active": true, "actions": [{"action": "AbortAction"}],
 	"triggers": [{"trigger_name": "order_saved"}]}');
 SELECT hide_ids(format($$SELECT flowcontrol.add_action(%s, 'WaitForTriggerAction', '{"trigger": %s}')$$, :friend_waits, :friend_wake));
+-- a wait saved while granted can still be edited, but not pointed at the name again
+UPDATE flowcontrol.flow_action SET description = 'still editable' WHERE flow_id = :friend_waits AND action = 'WaitForTriggerAction';
 UPDATE flowcontrol.flow_action SET config = '{"trigger": 999999999}' WHERE flow_id = :friend_waits AND action = 'WaitForTriggerAction';
 UPDATE flowcontrol.trigger SET active_at = now() WHERE id = :friend_wake;
 UPDATE flowcontrol.flow_action SET config = format('{"trigger": %s}', :friend_wake)::jsonb

@@ -589,7 +589,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 	{
 		fc_actions_validate_config(action, type->kind != FC_ACTION_USER, config);
 		if (type->kind == FC_ACTION_WAIT_FOR_TRIGGER)
-			fc_trigger_check_wait_config(flow_id, config);
+			fc_trigger_check_wait_config(td, flow_id, config);
 	}
 }
 

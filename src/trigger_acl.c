@@ -98,6 +98,9 @@ check_admitted(const char *name, Oid role, const char *doing)
 						 name, role_name(role))));
 }
 
+static Datum row_column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull);
+static bool column_changed(TriggerData *td, const char *name);
+
 /* ---------------------------------------------------------------------
  * Trigger ids
  * ---------------------------------------------------------------------
@@ -182,14 +185,27 @@ fc_trigger_check_wait(int64 trigger_id, Oid flow_owner)
 	return row.create_flow;
 }
 
+/* The "trigger" of a WaitForTriggerAction config, or 0. */
+static int64
+config_trigger(Jsonb *config)
+{
+	JsonbValue *v;
+
+	if (config == NULL || !JB_ROOT_IS_OBJECT(config))
+		return 0;
+	v = getKeyJsonValueFromContainer(&config->root, "trigger", strlen("trigger"), NULL);
+	if (v == NULL || v->type != jbvNumeric)
+		return 0;
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+}
+
 void
-fc_trigger_check_wait_config(int64 flow_id, Jsonb *config)
+fc_trigger_check_wait_config(TriggerData *td, int64 flow_id, Jsonb *config)
 {
 	static FcQuery flow_q = {
 		"SELECT owner::pg_catalog.oid FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
 	};
-	JsonbValue *v;
-	int64		trigger_id;
+	int64		trigger_id = config_trigger(config);
 	FcTriggerRow row;
 	Oid			user = GetUserId();
 	Oid			flow_owner;
@@ -197,10 +213,21 @@ fc_trigger_check_wait_config(int64 flow_id, Jsonb *config)
 	bool		found;
 	bool		isnull;
 
-	v = getKeyJsonValueFromContainer(&config->root, "trigger", strlen("trigger"), NULL);
-	if (v == NULL || v->type != jbvNumeric)
+	if (trigger_id == 0)
 		return;
-	trigger_id = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+
+	/*
+	 * An UPDATE that keeps the trigger and the flow is not checked, so that
+	 * a flow waiting for a name whose grant was revoked can still be edited.
+	 */
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		Datum		d = row_column(td, td->tg_trigtuple, "config", &isnull);
+
+		if (!isnull && config_trigger(DatumGetJsonbP(d)) == trigger_id &&
+			!column_changed(td, "flow_id"))
+			return;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -225,6 +252,8 @@ fc_trigger_check_wait_config(int64 flow_id, Jsonb *config)
  * Bindings: rows of flowcontrol.trigger
  * ---------------------------------------------------------------------
  */
+
+/* A column of the row being saved by a BEFORE ROW trigger. */
 static Datum
 row_column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
 {

@@ -39,12 +39,14 @@ extern void fc_trigger_check_visible(int64 trigger_id);
 extern bool fc_trigger_check_wait(int64 trigger_id, Oid flow_owner);
 
 /*
- * A WaitForTriggerAction config saved into flow flow_id: where the trigger
+ * BEFORE INSERT OR UPDATE on flowcontrol.flow_action of a
+ * WaitForTriggerAction with this config in flow flow_id: where the trigger
  * is visible to both the current user and the flow's owner, the owner must
- * be admitted to its name (others are checked when the run waits).
+ * be admitted to its name (others are checked when the run waits).  Not
+ * checked for superusers, nor for an UPDATE that keeps trigger and flow.
  * Connects to SPI itself.
  */
-extern void fc_trigger_check_wait_config(int64 flow_id, Jsonb *config);
+extern void fc_trigger_check_wait_config(TriggerData *td, int64 flow_id, Jsonb *config);
 
 /*
  * BEFORE INSERT OR UPDATE on flowcontrol.trigger: the acting role, the
