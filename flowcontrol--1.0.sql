@@ -85,7 +85,19 @@ COMMENT ON COLUMN flowcontrol.trigger_type.name IS 'trigger name (1 to 100 chara
 COMMENT ON COLUMN flowcontrol.trigger_type.object_table IS 'table whose rows the trigger is fired for (NULL: any or none)';
 COMMENT ON COLUMN flowcontrol.trigger_type.label IS 'human-readable name';
 COMMENT ON COLUMN flowcontrol.trigger_type.description IS 'human-readable description';
-COMMENT ON COLUMN flowcontrol.trigger_type.owner IS 'role that registered the trigger name';
+COMMENT ON COLUMN flowcontrol.trigger_type.owner IS 'role that owns the trigger name: it and its members may fire it and bind flows to it, and grant it to other roles (attach_trigger() registers a name for the table''s owner)';
+
+-- Roles the owner of a trigger name admitted to it (grant_trigger()).
+CREATE TABLE flowcontrol.trigger_grant (
+	trigger_name text NOT NULL REFERENCES flowcontrol.trigger_type (name) ON UPDATE CASCADE ON DELETE CASCADE,
+	grantee regrole NOT NULL,
+	granted_by regrole NOT NULL DEFAULT pg_catalog.current_user()::regrole,
+	PRIMARY KEY (trigger_name, grantee)
+);
+COMMENT ON TABLE flowcontrol.trigger_grant IS 'roles admitted to a trigger name by its owner: they may bind flows to it and wait for it (grant_trigger(), revoke_trigger())';
+COMMENT ON COLUMN flowcontrol.trigger_grant.trigger_name IS 'the trigger name (flowcontrol.trigger_type)';
+COMMENT ON COLUMN flowcontrol.trigger_grant.grantee IS 'role admitted, with its members';
+COMMENT ON COLUMN flowcontrol.trigger_grant.granted_by IS 'role that granted it (the name''s owner, a member of it, or a superuser)';
 
 CREATE TABLE flowcontrol.filter (
 	name text PRIMARY KEY
@@ -291,6 +303,8 @@ CREATE TRIGGER trigger_type_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNC
 	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
 CREATE TRIGGER filter_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.filter
 	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
+CREATE TRIGGER trigger_grant_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.trigger_grant
+	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();
 
 ---------------------------------------------------------------------------
 -- Row-level security: a role sees the flows it owns or is a member of the
@@ -323,6 +337,7 @@ CREATE POLICY flow_run_owner ON flowcontrol.flow_run
 SELECT pg_catalog.pg_extension_config_dump('flowcontrol.action_type', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('flowcontrol.trigger_type', '');
 SELECT pg_catalog.pg_extension_config_dump('flowcontrol.filter', '');
+SELECT pg_catalog.pg_extension_config_dump('flowcontrol.trigger_grant', '');
 SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow', '');
 SELECT pg_catalog.pg_extension_config_dump('flowcontrol.flow_action', '');
 SELECT pg_catalog.pg_extension_config_dump('flowcontrol.trigger', '');
@@ -360,7 +375,28 @@ CREATE FUNCTION flowcontrol.register_trigger(
 	description text DEFAULT '')
 RETURNS void
 AS 'MODULE_PATHNAME', 'flowcontrol_register_trigger' LANGUAGE C CALLED ON NULL INPUT;
-COMMENT ON FUNCTION flowcontrol.register_trigger(text, regclass, text, text) IS 'registers a trigger name';
+COMMENT ON FUNCTION flowcontrol.register_trigger(text, regclass, text, text) IS 'registers a trigger name, owned by the current user';
+
+CREATE FUNCTION flowcontrol._register_trigger(
+	name text,
+	object_table regclass,
+	label text,
+	description text,
+	owner regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol__register_trigger' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._register_trigger(text, regclass, text, text, regrole)
+	IS 'internal: registers a trigger name for a role the current user is a member of (attach_trigger())';
+
+CREATE FUNCTION flowcontrol.grant_trigger(trigger_name text, role regrole) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol_grant_trigger' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol.grant_trigger(text, regrole)
+	IS 'admits a role (and its members) to a trigger name: its flows may bind to it and wait for it';
+
+CREATE FUNCTION flowcontrol.revoke_trigger(trigger_name text, role regrole) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol_revoke_trigger' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol.revoke_trigger(text, regrole)
+	IS 'takes back grant_trigger(): firings of the name no longer reach the role''s flows or waiting runs';
 
 CREATE FUNCTION flowcontrol.register_filter(name text, function regprocedure) RETURNS void
 AS 'MODULE_PATHNAME', 'flowcontrol_register_filter' LANGUAGE C CALLED ON NULL INPUT;
@@ -557,6 +593,8 @@ AS $$
 DECLARE
 	ev text;
 	evs text[] := '{}';
+	tbl_owner regrole;
+	name_owner regrole;
 BEGIN
 	IF table_name IS NULL OR trigger_name IS NULL THEN
 		RAISE EXCEPTION 'table_name and trigger_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -582,9 +620,25 @@ BEGIN
 			evs := evs || upper(ev);
 		END IF;
 	END LOOP;
-	IF NOT EXISTS (SELECT FROM flowcontrol.trigger_type t WHERE t.name = attach_trigger.trigger_name) THEN
-		PERFORM flowcontrol.register_trigger(attach_trigger.trigger_name, table_name,
-											 coalesce(label, ''), coalesce(description, ''));
+	-- the table's rows fire the name for the table's owner: the caller must
+	-- act for that owner, and the owner must own the name (or be a member
+	-- of its owner), or its table would feed another role's flows
+	SELECT c.relowner::regrole INTO tbl_owner FROM pg_class c WHERE c.oid = table_name;
+	IF NOT pg_has_role(tbl_owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be a member of role "%" to attach a trigger to table "%"', tbl_owner, table_name
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Role "' || tbl_owner || '" owns the table.';
+	END IF;
+	SELECT t.owner INTO name_owner FROM flowcontrol.trigger_type t WHERE t.name = attach_trigger.trigger_name;
+	IF NOT FOUND THEN
+		PERFORM flowcontrol._register_trigger(attach_trigger.trigger_name, table_name,
+											  coalesce(label, ''), coalesce(description, ''), tbl_owner);
+	ELSIF NOT pg_has_role(tbl_owner, name_owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'trigger name "%" belongs to role "%"', attach_trigger.trigger_name, name_owner
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'The owner of table "' || table_name || '", role "' || tbl_owner
+						   || '", is not a member of it, so the table may not fire the name.',
+				  HINT = 'Choose another trigger name.';
 	END IF;
 	EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION flowcontrol.fire(%L%s)',
 				   flowcontrol._table_trigger_name(attach_trigger.trigger_name),
@@ -593,7 +647,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION flowcontrol.attach_trigger(regclass, text, text[], boolean, text, text)
-	IS 'registers a trigger name (if new) and fires it for every inserted, updated or deleted row of a table';
+	IS 'registers a trigger name (if new, for the table''s owner) and fires it for every inserted, updated or deleted row of a table';
 
 CREATE FUNCTION flowcontrol.detach_trigger(table_name regclass, trigger_name text)
 RETURNS void

@@ -37,8 +37,12 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION record_user TO regress_alice, regress_bob;
 SELECT flowcontrol.register_action('RecordUser', 'record_user(flowcontrol.flow_run,jsonb,jsonb)');
+-- trigger names bob owns and admits alice to (trigger_owners.sql tests the rules)
+SET ROLE regress_bob;
 SELECT flowcontrol.register_trigger('shop_event', 'shop');
 SELECT flowcontrol.register_trigger('vault_event', 'vault');
+SELECT flowcontrol.grant_trigger('shop_event', 'regress_alice'), flowcontrol.grant_trigger('vault_event', 'regress_alice');
+RESET ROLE;
 
 -- each role defines a flow; owner defaults to the current user
 SET ROLE regress_alice;
@@ -91,10 +95,10 @@ RESET ROLE;
 SELECT r.id = :bob_run AS bobs, r.status FROM flowcontrol.flow_run r
 WHERE r.flow_id IN (:alice_flow, :bob_flow) ORDER BY r.id;
 
--- a trigger name starts the flows bound to it, each run executing as its
--- owner; trigger_flows returns only the runs the caller may see.  Alice's
--- flow names no object table, so only a member of alice may choose the
--- object's table: bob's object does not start it.
+-- bob's trigger name starts the flows of every admitted owner, each run
+-- executing as its owner; trigger_flows returns only the runs the caller
+-- may see.  Alice's flow names no object table, so only a member of alice
+-- may choose the object's table: bob's object does not start it.
 INSERT INTO shop VALUES (1, 'teapot');
 SET ROLE regress_bob;
 SELECT f.name, r.status FROM flowcontrol.trigger_flows('shop_event', 'shop', '1', immediate => true) r

@@ -142,20 +142,25 @@ SELECT status, state FROM flowcontrol.execute_flowrun(:r3);
 RESET flowcontrol.time_offset;
 
 -- the clock moves only the flows of owners the session user is a member
--- of: firing a shared trigger name leaves the timing of others' flows alone
+-- of: firing a trigger name that both alice and bob may fire (they are
+-- members of its owner) leaves the timing of the other's flows alone
 CREATE ROLE regress_clock_alice;
 CREATE ROLE regress_clock_bob;
-GRANT USAGE ON SCHEMA flowcontrol TO regress_clock_alice, regress_clock_bob;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO regress_clock_alice, regress_clock_bob;
+CREATE ROLE regress_clock_ringer;
+GRANT regress_clock_ringer TO regress_clock_alice, regress_clock_bob;
+GRANT USAGE ON SCHEMA flowcontrol TO regress_clock_alice, regress_clock_bob, regress_clock_ringer;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO regress_clock_alice, regress_clock_bob, regress_clock_ringer;
 GRANT SELECT ON flowcontrol.flow_run TO regress_clock_alice, regress_clock_bob;
+SET ROLE regress_clock_ringer;
 SELECT flowcontrol.register_trigger('clock_bell');
+RESET ROLE;
 SELECT flowcontrol.define_flow('{"name": "bob bell", "active": true,
 	"actions": [{"action": "DelayAction", "config": {"seconds": 259200}}],
 	"triggers": [{"trigger_name": "clock_bell"}]}') AS bob_bell \gset
 UPDATE flowcontrol.flow SET owner = 'regress_clock_bob' WHERE id = :bob_bell;
 UPDATE flowcontrol.trigger SET active_at = now() + interval '1 day' WHERE flow_id = :bob_bell;
-INSERT INTO flowcontrol.trigger (trigger_name, create_flow, active_at)
-VALUES ('clock_bell', false, now()) RETURNING id AS knock \gset
+INSERT INTO flowcontrol.trigger (trigger_name, create_flow, active_at, owner)
+VALUES ('clock_bell', false, now(), 'regress_clock_bob') RETURNING id AS knock \gset
 SELECT id AS bob_wait FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format('{"name": "bob waits", "active": true,
 	"actions": [{"action": "WaitADay", "config": {"trigger": %s}}]}', :knock)::jsonb)) \gset
 UPDATE flowcontrol.flow SET owner = 'regress_clock_bob'
@@ -190,11 +195,12 @@ SELECT status, created_at <= now() AS created_on_real_time,
 FROM flowcontrol.flow_run WHERE flow_id = :bob_bell ORDER BY id DESC LIMIT 1;
 DELETE FROM flowcontrol.flow_run;
 DELETE FROM flowcontrol.trigger WHERE trigger_name = 'clock_bell';
+DELETE FROM flowcontrol.trigger_type WHERE name = 'clock_bell';
 DELETE FROM flowcontrol.flow WHERE owner = 'regress_clock_bob'::regrole;
-REVOKE ALL ON SCHEMA flowcontrol FROM regress_clock_alice, regress_clock_bob;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA flowcontrol FROM regress_clock_alice, regress_clock_bob;
+REVOKE ALL ON SCHEMA flowcontrol FROM regress_clock_alice, regress_clock_bob, regress_clock_ringer;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA flowcontrol FROM regress_clock_alice, regress_clock_bob, regress_clock_ringer;
 REVOKE ALL ON flowcontrol.flow_run FROM regress_clock_alice, regress_clock_bob;
-DROP ROLE regress_clock_alice, regress_clock_bob;
+DROP ROLE regress_clock_alice, regress_clock_bob, regress_clock_ringer;
 
 -- a negative offset turns the clock back: flows activated at the real now
 -- are not active yet, runs can be made due "in the past"

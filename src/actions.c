@@ -41,6 +41,7 @@
 #include "engine.h"
 #include "expr.h"
 #include "flowcontrol.h"
+#include "trigger_acl.h"
 
 /* ---------------------------------------------------------------------
  * Config decoding
@@ -903,37 +904,15 @@ send_alert(FcExec *exec, FcPrepared *p)
 }
 
 /*
- * The trigger a run is to wait for must exist (it is only checked now: a
- * flow may be saved before the trigger) and must be one that wakes waiting
- * runs rather than starting flows, or the wait could never end.
+ * The trigger a run is to wait for must exist and be visible to the flow's
+ * owner, who must be admitted to its name (it is only checked now: a flow
+ * may be saved before the trigger; trigger_acl.c), and must be one that
+ * wakes waiting runs rather than starting flows, or the wait could never end.
  */
 static void
-check_wait_trigger(int64 trigger_id)
+check_wait_trigger(FcExec *exec, int64 trigger_id)
 {
-	static FcQuery q = {
-		"SELECT create_flow FROM flowcontrol.trigger WHERE id = $1", 1, {INT8OID}
-	};
-	Datum		arg = Int64GetDatum(trigger_id);
-	bool		exists;
-	bool		create_flow = false;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	fc_catalog_exec(&q, &arg, NULL, 1);
-	exists = SPI_processed > 0;
-	if (exists)
-	{
-		bool		isnull;
-
-		create_flow = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	if (!exists)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("trigger " INT64_FORMAT " does not exist", trigger_id)));
-	if (create_flow)
+	if (fc_trigger_check_wait(trigger_id, exec->flow->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("trigger " INT64_FORMAT " starts flow runs, so no run can wait for it", trigger_id),
@@ -980,7 +959,7 @@ call_builtin(FcExec *exec, FcAction *a, bool returning)
 		case FC_ACTION_DELAY:
 			return delay(exec, p);
 		case FC_ACTION_WAIT_FOR_TRIGGER:
-			check_wait_trigger(p->trigger);
+			check_wait_trigger(exec, p->trigger);
 			exec->run->waiting_trigger_id = p->trigger;
 			exec->run->waiting_trigger_match_object = p->require_object;
 			exec->run->has_continue_after = false;
@@ -1152,6 +1131,9 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 			fc_exec_set_state(exec, out->state ? out->state : fc_empty_object());
 			run->has_continue_after = out->has_continue_after;
 			run->continue_after = out->continue_after;
+			/* a trigger the owner may not wait for is one that does not exist */
+			if (out->waiting_trigger_id != 0 && out->waiting_trigger_id != run->waiting_trigger_id)
+				(void) fc_trigger_check_wait(out->waiting_trigger_id, exec->flow->owner);
 			run->waiting_trigger_id = out->waiting_trigger_id;
 			run->waiting_trigger_match_object = out->waiting_trigger_match_object;
 			run->repeat_action = out->repeat_action;

@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "trigger_acl.h"
 
 PG_FUNCTION_INFO_V1(flowcontrol_evaluate);
 PG_FUNCTION_INFO_V1(flowcontrol_validate_expression);
@@ -210,6 +211,19 @@ object_id_arg(FunctionCallInfo fcinfo, int table_argno, int id_argno, Oid *table
 	return PG_ARGISNULL(id_argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(id_argno));
 }
 
+/*
+ * A run id the caller names as a reference: another role's run is one that
+ * does not exist (same message and SQLSTATE).
+ */
+static void
+check_visible_run(int64 run_id)
+{
+	FcRun	   *run = fc_catalog_read_run(run_id);
+
+	fc_engine_check_visible(run ? fc_catalog_get_flow(run->flow_id) : NULL,
+							"flow run", run_id);
+}
+
 static FcRun *
 create_from_args(FunctionCallInfo fcinfo, bool has_trigger_arg)
 {
@@ -220,6 +234,10 @@ create_from_args(FunctionCallInfo fcinfo, bool has_trigger_arg)
 	int64		parent = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
 	int64		trigger = (!has_trigger_arg || PG_ARGISNULL(5)) ? 0 : PG_GETARG_INT64(5);
 
+	if (parent != 0)
+		check_visible_run(parent);
+	if (trigger != 0)
+		fc_trigger_check_visible(trigger);
 	return fc_engine_create_run(flow_id, table, object_id, state, parent, trigger, -1,
 								FC_CREATE_CHECK_VISIBLE);
 }
@@ -327,6 +345,8 @@ flowcontrol_reset_flowrun(PG_FUNCTION_ARGS)
 	Jsonb	   *state = state_arg(fcinfo, 3);
 	MemoryContext caller = api_connect();
 
+	if (trigger_id != 0)
+		fc_trigger_check_visible(trigger_id);
 	RETURN_RUN(caller, fc_engine_reset(run_id, action_id, trigger_id, state, true));
 }
 

@@ -72,7 +72,8 @@ static Oid	cached_owner = InvalidOid;
 
 /* The definition tables, whose changes bump fc_catalog_generation. */
 static const char *const watched_names[] = {
-	"flow", "flow_action", "trigger", "action_type", "trigger_type", "filter"
+	"flow", "flow_action", "trigger", "action_type", "trigger_type", "filter",
+	"trigger_grant"
 };
 #define FC_NUM_WATCHED lengthof(watched_names)
 static Oid	watched_relids[FC_NUM_WATCHED];
@@ -1796,10 +1797,18 @@ fc_catalog_get_triggers(const char *name)
 		1, {TEXTOID}
 	};
 	static FcQuery registered_q = {
-		"SELECT 1 FROM flowcontrol.trigger_type WHERE name = $1", 1, {TEXTOID}
+		"SELECT owner::pg_catalog.oid FROM flowcontrol.trigger_type WHERE name = $1", 1, {TEXTOID}
+	};
+	static FcQuery grants_q = {
+		"SELECT grantee::pg_catalog.oid FROM flowcontrol.trigger_grant"
+		" WHERE trigger_name = $1 ORDER BY 1",
+		1, {TEXTOID}
 	};
 	static FcTriggerList empty = {false, 0, NULL};
 	bool		registered;
+	Oid			name_owner = InvalidOid;
+	int			ngrantees;
+	Oid		   *grantees;
 	FcTriggerEntry *entry;
 	bool		found;
 	Datum		arg;
@@ -1833,6 +1842,23 @@ fc_catalog_get_triggers(const char *name)
 		elog(ERROR, "SPI_connect failed");
 	fc_catalog_exec(&registered_q, &arg, NULL, 1);
 	registered = SPI_processed > 0;
+	if (registered)
+	{
+		bool		isnull;
+
+		name_owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	fc_catalog_exec(&grants_q, &arg, NULL, 0);
+	ngrantees = (int) SPI_processed;
+	grantees = palloc(sizeof(Oid) * Max(ngrantees, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		grantees[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+	}
 	fc_catalog_exec(&q, &arg, NULL, 0);
 
 	/* a query may process invalidations: then do not cache the answer */
@@ -1846,6 +1872,10 @@ fc_catalog_get_triggers(const char *name)
 	old = MemoryContextSwitchTo(definition_cxt);
 	entry = hash_search(trigger_cache, name, HASH_ENTER, NULL);
 	entry->list.registered = registered;
+	entry->list.owner = name_owner;
+	entry->list.ngrantees = ngrantees;
+	entry->list.grantees = palloc(sizeof(Oid) * Max(ngrantees, 1));
+	memcpy(entry->list.grantees, grantees, sizeof(Oid) * ngrantees);
 	entry->list.ntriggers = (int) SPI_processed;
 	entry->list.triggers = palloc0(sizeof(FcTrigger) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)

@@ -18,8 +18,8 @@ extern void fc_catalog_init(void);
 
 /*
  * Bumped whenever a flowcontrol definition table (flow, flow_action,
- * trigger, action_type, trigger_type, filter) changes in any session, or
- * the extension is dropped or created.  Caches compare it with the value
+ * trigger, action_type, trigger_type, filter, trigger_grant) changes in
+ * any session, or the extension is dropped or created.  Caches compare it with the value
  * they were built at.
  */
 extern uint64 fc_catalog_generation;
@@ -358,6 +358,9 @@ typedef struct FcTriggerList
 	bool		registered;		/* the name is in trigger_type */
 	int			ntriggers;
 	FcTrigger  *triggers;		/* ordered by id */
+	Oid			owner;			/* the name's owner (when registered) */
+	int			ngrantees;		/* roles granted the name (trigger_grant) */
+	Oid		   *grantees;
 } FcTriggerList;
 
 /*

@@ -37,6 +37,7 @@
 #include "catalog.h"
 #include "definition.h"
 #include "expr.h"
+#include "trigger_acl.h"
 
 #define FC_MAX_NAME_LENGTH 100
 
@@ -291,9 +292,8 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 /*
  * register_trigger(name, object_table, label, description)
  */
-PG_FUNCTION_INFO_V1(flowcontrol_register_trigger);
-Datum
-flowcontrol_register_trigger(PG_FUNCTION_ARGS)
+static void
+register_trigger(FunctionCallInfo fcinfo, Oid owner)
 {
 	char	   *name = text_arg_or(fcinfo, 0, NULL);
 
@@ -306,8 +306,35 @@ flowcontrol_register_trigger(PG_FUNCTION_ARGS)
 	fc_registry_add_trigger(name,
 							PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1),
 							text_arg_or(fcinfo, 2, ""),
-							text_arg_or(fcinfo, 3, ""));
+							text_arg_or(fcinfo, 3, ""),
+							owner);
 	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_register_trigger);
+Datum
+flowcontrol_register_trigger(PG_FUNCTION_ARGS)
+{
+	register_trigger(fcinfo, GetUserId());
+	PG_RETURN_VOID();
+}
+
+/*
+ * _register_trigger(name, object_table, label, description, owner): for
+ * attach_trigger(), which registers a name for the table's owner.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol__register_trigger);
+Datum
+flowcontrol__register_trigger(PG_FUNCTION_ARGS)
+{
+	Oid			owner = PG_ARGISNULL(4) ? GetUserId() : PG_GETARG_OID(4);
+
+	if (!is_member_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be a member of role \"%s\" to register a trigger name for it",
+						GetUserNameFromId(owner, false))));
+	register_trigger(fcinfo, owner);
 	PG_RETURN_VOID();
 }
 
@@ -323,7 +350,7 @@ fc_registry_trigger_exists(const char *name)
 
 void
 fc_registry_add_trigger(const char *name, Oid object_table,
-						const char *label, const char *description)
+						const char *label, const char *description, Oid owner)
 {
 	static FcQuery insert_q = {
 		"INSERT INTO flowcontrol.trigger_type (name, object_table, label, description, owner)"
@@ -339,7 +366,7 @@ fc_registry_add_trigger(const char *name, Oid object_table,
 		nulls[1] = 'n';
 	values[2] = CStringGetTextDatum(label);
 	values[3] = CStringGetTextDatum(description);
-	values[4] = ObjectIdGetDatum(GetUserId());
+	values[4] = ObjectIdGetDatum(owner);
 	fc_catalog_exec(&insert_q, values, nulls, 0);
 }
 
@@ -488,9 +515,12 @@ id_column(TriggerData *td, HeapTuple tuple, const char *name)
 static void
 check_flow_action(TriggerData *td, HeapTuple tuple)
 {
+	/* another role's action is one that does not exist */
 	static FcQuery parent_q = {
-		"SELECT flow_id, action, parent_id FROM flowcontrol.flow_action WHERE id = $1",
-		1, {INT8OID}
+		"SELECT a.flow_id, a.action, a.parent_id FROM flowcontrol.flow_action a"
+		" JOIN flowcontrol.flow f ON f.id = a.flow_id"
+		" WHERE a.id = $1 AND pg_catalog.pg_has_role($2, f.owner::pg_catalog.oid, 'MEMBER')",
+		2, {INT8OID, OIDOID}
 	};
 	char	   *action = text_column(td, tuple, "action");
 	int64		id = id_column(td, tuple, "id");
@@ -509,14 +539,14 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 
 	if (parent_id != 0)
 	{
-		Datum		arg = Int64GetDatum(parent_id);
+		Datum		args[2] = {Int64GetDatum(parent_id), ObjectIdGetDatum(GetUserId())};
 		const FcActionType *parent_type;
 		char	   *parent_action;
 		int64		ancestor;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		fc_catalog_exec(&parent_q, &arg, NULL, 1);
+		fc_catalog_exec(&parent_q, args, NULL, 1);
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
@@ -544,8 +574,8 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("action tree of flow " INT64_FORMAT " is too deep", flow_id)));
-			arg = Int64GetDatum(ancestor);
-			fc_catalog_exec(&parent_q, &arg, NULL, 1);
+			args[0] = Int64GetDatum(ancestor);
+			fc_catalog_exec(&parent_q, args, NULL, 1);
 			if (SPI_processed == 0)
 				break;
 			ancestor = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
@@ -560,6 +590,8 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 	{
 		config = DatumGetJsonbP(d);
 		fc_actions_validate_config(action, type->kind != FC_ACTION_USER, config);
+		if (type->kind == FC_ACTION_WAIT_FOR_TRIGGER)
+			fc_trigger_check_wait_config(td, flow_id, config);
 	}
 }
 
@@ -577,6 +609,7 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("Trigger %s is not registered", name ? name : "(null)")));
 	SPI_finish();
+	fc_trigger_check_binding(td, tuple, name);
 
 	create_flow = DatumGetBool(column(td, tuple, "create_flow", &isnull));
 	if (create_flow && id_column(td, tuple, "flow_id") == 0)

@@ -11,6 +11,7 @@
 /* Trigger-name registry; the caller is connected to SPI. */
 extern bool fc_registry_trigger_exists(const char *name);
 extern void fc_registry_add_trigger(const char *name, Oid object_table,
-									const char *label, const char *description);
+									const char *label, const char *description,
+									Oid owner);
 
 #endif							/* FC_DEFINITION_H */

@@ -3,12 +3,17 @@
  * triggers.c
  *	  trigger_flows(), the fire() table trigger, attach/detach.
  *
- * Trigger names are a shared event space: firing a name starts (or wakes)
- * the matching flows of every owner, whoever fires it.  Each trigger's
- * condition is evaluated as its flow's owner, runs are created and written
- * as the extension owner, and executed (when immediate) as their owner, so
- * a role that only writes to a table with a flow trigger needs no rights
- * on flowcontrol's tables and never borrows an owner's rights.
+ * Trigger names have owners (trigger_acl.c): only a member of a name's
+ * owner may fire it (trigger_flows() as the caller, fire() as the table's
+ * owner), and a firing considers only the bindings, and wakes only the
+ * waiting runs, of roles the owner has admitted; the others are skipped
+ * before their condition, limits or reset are looked at, so they can
+ * neither run code in the firing transaction nor make it fail.  Each
+ * trigger's condition is evaluated as its flow's owner, runs are created
+ * and written as the extension owner, and executed (when immediate) as
+ * their owner, so a role that only writes to a table with a flow trigger
+ * needs no rights on flowcontrol's tables and never borrows an owner's
+ * rights.
  *
  * fire() is on the write path of user tables, so the common cases are
  * cheap: the triggers of a name come from a per-backend cache, and with no
@@ -44,6 +49,7 @@
 #include "expr.h"
 #include "flowcontrol.h"
 #include "owner.h"
+#include "trigger_acl.h"
 #include "worker.h"
 
 /* What is being fired. */
@@ -54,6 +60,7 @@ typedef struct FcFiring
 	char	   *object_id;
 	Jsonb	   *state;			/* given state, or NULL */
 	bool		immediate;
+	Oid			firer;			/* the caller, or fire()'s table's owner */
 
 	/* fire(): the rows at hand; trigger_flows(): fetched per owner */
 	Relation	rel;
@@ -243,14 +250,22 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 		" AND (NOT waiting_trigger_match_object"
 		" OR (object_table IS NOT DISTINCT FROM $2::pg_catalog.oid::pg_catalog.regclass"
 		" AND object_id IS NOT DISTINCT FROM $3))"
+		" AND EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = flow_run.flow_id"
+		" AND pg_catalog.pg_has_role(f.owner::pg_catalog.oid, $8, 'MEMBER'))"
 		" ORDER BY id FOR NO KEY UPDATE",
-		7, {INT8OID, OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, OIDOID, BOOLOID}
+		8, {INT8OID, OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, OIDOID, BOOLOID, OIDOID}
 	};
-	Datum		args[7];
-	char		nulls[7] = "       ";
+	Datum		args[8];
+	char		nulls[8] = "        ";
 	List	   *runs = NIL;
 	uint64		i;
 
+	/*
+	 * Only runs whose owner may see the trigger (a member of its owner, who
+	 * is admitted to the name, and so admitted too): a user action may have
+	 * set waiting_trigger_id to any id before checks existed.
+	 */
+	args[7] = ObjectIdGetDatum(t->owner);
 	args[0] = Int64GetDatum(t->id);
 	if (OidIsValid(f->object_table))
 	{
@@ -290,12 +305,31 @@ fire_triggers(FcFiring *f, FcTriggerList *cached)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("Trigger %s is not registered", f->name)));
+	if (!fc_trigger_may_fire(cached, f->firer))
+	{
+		char	   *owner = GetUserNameFromId(cached->owner, true);
+		char	   *firer = GetUserNameFromId(f->firer, true);
 
-	/* copy the active ones: user code below may change definitions */
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to fire trigger name \"%s\"", f->name),
+				 f->rel ?
+				 errdetail("Table \"%s\" belongs to role \"%s\", which is not a member of role \"%s\", the owner of the trigger name.",
+						   RelationGetRelationName(f->rel), firer ? firer : "?",
+						   owner ? owner : "?") :
+				 errdetail("Only members of role \"%s\", the owner of the trigger name, may fire it.",
+						   owner ? owner : "?")));
+	}
+
+	/*
+	 * Copy the active bindings of admitted roles: user code below may change
+	 * definitions.  The others are never looked at.
+	 */
 	triggers = palloc(sizeof(FcTrigger) * Max(cached->ntriggers, 1));
 	for (i = 0; i < cached->ntriggers; i++)
 	{
-		if (!fc_trigger_is_active(&cached->triggers[i]))
+		if (!fc_trigger_is_active(&cached->triggers[i]) ||
+			!fc_trigger_admits(cached, cached->triggers[i].owner))
 			continue;
 		triggers[n] = cached->triggers[i];
 		triggers[n].condition = pstrdup(cached->triggers[i].condition);
@@ -389,6 +423,7 @@ flowcontrol_trigger_flows(PG_FUNCTION_ARGS)
 					 errmsg("state must be a JSON object")));
 	}
 	f.immediate = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
+	f.firer = caller;
 
 	caller_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -514,6 +549,7 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 	f.immediate = trigger->tgnargs == 2;
 	f.rel = td->tg_relation;
 	f.object_table = RelationGetRelid(td->tg_relation);
+	f.firer = f.rel->rd_rel->relowner;
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
 		f.new_tuple = td->tg_trigtuple;

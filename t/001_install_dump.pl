@@ -48,13 +48,21 @@ $node->safe_psql(
 		"triggers": [{"trigger_name": "order_saved", "condition": "object.paid"}]}');
 	INSERT INTO orders VALUES (1, true), (2, false), (3, true);
 	SELECT flowcontrol.continue_flowruns();
+	-- a name granted to another role, whose flow is bound to it
+	CREATE ROLE auditor;
+	SELECT flowcontrol.register_trigger('order_audited');
+	SELECT flowcontrol.grant_trigger('order_audited', 'auditor');
+	SELECT flowcontrol.define_flow('{"name": "audit", "active": true, "actions": [{"action": "AbortAction"}],
+		"triggers": [{"trigger_name": "order_audited"}]}');
+	UPDATE flowcontrol.flow SET owner = 'auditor' WHERE name = 'audit';
 });
 my $export = q{SELECT flowcontrol.export_flow(id) FROM flowcontrol.flow ORDER BY id};
 my $runs = q{SELECT id, flow_id, status, object_table, object_id, state, action_id IS NOT NULL
 			 FROM flowcontrol.flow_run ORDER BY id};
 my $registry = q{SELECT name, run_function FROM flowcontrol.action_type WHERE NOT builtin
 				 UNION ALL SELECT name, function FROM flowcontrol.filter
-				 UNION ALL SELECT name, object_table::text FROM flowcontrol.trigger_type ORDER BY 1};
+				 UNION ALL SELECT name, object_table::text FROM flowcontrol.trigger_type
+				 UNION ALL SELECT trigger_name, grantee::text FROM flowcontrol.trigger_grant ORDER BY 1, 2};
 my %before = map { $_ => $node->safe_psql('app', $_) } ($export, $runs, $registry);
 
 my $dump = $node->basedir . '/app.sql';
@@ -90,6 +98,11 @@ is( $node->safe_psql(
 	'restored runs resume');
 is($node->safe_psql('restored', q{SELECT flowcontrol.evaluate('x|shout', '{"x": "a"}')}),
 	'"A"', 'restored filter');
+# bindings are restored before the grants that admit them, and still fire
+is( $node->safe_psql(
+		'restored', q{SELECT f.owner FROM flowcontrol.trigger_flows('order_audited') r
+					  JOIN flowcontrol.flow f ON f.id = r.flow_id}),
+	'auditor', 'a restored grant admits the restored binding');
 
 $node->stop;
 done_testing();
