@@ -239,6 +239,70 @@ SELECT 'alive';
 });
 like($out, qr/alive/, 'the session survives an error after an immediate run');
 
+# 7. binding to shop's trigger name, or inserting the binding directly
+($ret, $out, $err) = attacker_sql(q{
+SELECT flowcontrol.define_flow('{"name": "eavesdrop", "active": true,
+	"actions": [{"action": "LogStep", "config": {"step": "eavesdrop"}}],
+	"triggers": [{"trigger_name": "order_saved", "condition": "object.nope|lower == 1"}]}');
+});
+like($err, qr/may not bind/, "the attacker cannot bind a flow to shop's trigger name");
+($ret, $out, $err) = attacker_sql(qq{
+INSERT INTO flowcontrol.trigger (trigger_name, flow_id)
+VALUES ('order_saved', (SELECT id FROM flowcontrol.flow WHERE name = 'limited'));
+});
+like($err, qr/may not bind/, 'nor by inserting the binding row');
+($ret, $out, $err) = attacker_sql(q{SELECT count(*) FROM flowcontrol.trigger_flows('order_saved')});
+like($err, qr/permission denied to fire/, "nor fire shop's name");
+($ret, $out, $err) = $node->psql('postgres', q{INSERT INTO shop.orders VALUES (4, 'spoon')},
+	extra_params => [ '-U', 'writer' ]);
+is($ret, 0, "shop's writes still succeed") or diag($err);
+
+# 8. others' ids answer like missing ids
+my ($shop_trigger, $shop_run) = split /\n/, $node->safe_psql('postgres', q{
+SELECT id FROM flowcontrol.trigger WHERE trigger_name = 'order_saved';
+SELECT max(id) FROM flowcontrol.flow_run r WHERE r.flow_id = (SELECT id FROM flowcontrol.flow WHERE name = 'shop flow');
+});
+my %answer;
+sub masked
+{
+	my ($text, $id) = @_;
+	$text =~ s/^psql:<stdin>:\d+: //mg;
+	$text =~ s/\b$id\b/N/g;
+	$text =~ s/\(\d+\)/(action)/g;
+	return $text;
+}
+for my $id ($shop_trigger, 999999)
+{
+	# accepted when saved (the attacker cannot see the trigger either way),
+	# refused when the run gets there
+	my $log = $node->safe_psql('postgres', qq{
+SET ROLE attacker;
+SELECT log FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "wait $id", "active": true,
+	"actions": [{"action": "WaitForTriggerAction", "config": {"trigger": $id}}]}'));
+});
+	$answer{"wait $id"} = masked($log, $id);
+	($ret, $out, $err) = attacker_sql(qq{SELECT flowcontrol.create_flowrun($limited, trigger_id => $id)});
+	$answer{"trigger $id"} = masked($err, $id);
+}
+for my $id ($shop_run, 999999)
+{
+	($ret, $out, $err) = attacker_sql(qq{SELECT flowcontrol.create_flowrun($limited, parent_run_id => $id)});
+	$answer{"parent $id"} = masked($err, $id);
+}
+like($answer{"wait $shop_trigger"}, qr/does not exist/, "a run waiting for shop's trigger is refused");
+is($answer{"wait $shop_trigger"}, $answer{'wait 999999'}, "... exactly as one waiting for a missing trigger");
+is($answer{"trigger $shop_trigger"}, $answer{'trigger 999999'}, "shop's trigger id probes like a missing one");
+is($answer{"parent $shop_run"}, $answer{'parent 999999'}, "shop's run id probes like a missing one");
+
+# 9. NULLs where the definition triggers read columns
+($ret, $out, $err) = attacker_sql(qq{
+INSERT INTO flowcontrol.flow_action (flow_id, action) VALUES ($limited, NULL);
+INSERT INTO flowcontrol.flow_action (flow_id, action, config) VALUES ($limited, 'AbortAction', NULL);
+});
+like($err, qr/null value/, 'NULL action or config: a constraint error');
+($ret, $out, $err) = attacker_sql(q{SELECT 'alive'});
+like($out, qr/alive/, 'the server is still up');
+
 # the outcome
 is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'attacker'}),
 	'f', 'the attacker did not become a superuser');
