@@ -483,8 +483,8 @@ check_expression(const char *source, const char *what)
 	error_context_stack = errcallback.previous;
 }
 
-static Datum
-column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
+Datum
+fc_definition_column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
 {
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	int			attnum = SPI_fnumber(desc, name);
@@ -498,7 +498,7 @@ static char *
 text_column(TriggerData *td, HeapTuple tuple, const char *name)
 {
 	bool		isnull;
-	Datum		d = column(td, tuple, name, &isnull);
+	Datum		d = fc_definition_column(td, tuple, name, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
 }
@@ -507,7 +507,7 @@ static int64
 id_column(TriggerData *td, HeapTuple tuple, const char *name)
 {
 	bool		isnull;
-	Datum		d = column(td, tuple, name, &isnull);
+	Datum		d = fc_definition_column(td, tuple, name, &isnull);
 
 	return isnull ? 0 : DatumGetInt64(d);
 }
@@ -585,7 +585,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 		SPI_finish();
 	}
 
-	d = column(td, tuple, "config", &isnull);
+	d = fc_definition_column(td, tuple, "config", &isnull);
 	if (!isnull)
 	{
 		config = DatumGetJsonbP(d);
@@ -611,7 +611,7 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 	SPI_finish();
 	fc_trigger_check_binding(td, tuple, name);
 
-	create_flow = DatumGetBool(column(td, tuple, "create_flow", &isnull));
+	create_flow = DatumGetBool(fc_definition_column(td, tuple, "create_flow", &isnull));
 	if (create_flow && id_column(td, tuple, "flow_id") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),

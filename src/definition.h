@@ -14,4 +14,12 @@ extern void fc_registry_add_trigger(const char *name, Oid object_table,
 									const char *label, const char *description,
 									Oid owner);
 
+/*
+ * A column of the row a trigger on a definition table is saving (by name;
+ * *isnull set).  For the C triggers of definition.c and trigger_acl.c.
+ */
+struct TriggerData;
+extern Datum fc_definition_column(struct TriggerData *td, HeapTuple tuple,
+								  const char *name, bool *isnull);
+
 #endif							/* FC_DEFINITION_H */

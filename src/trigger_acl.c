@@ -42,6 +42,7 @@
 #include "utils/rel.h"
 
 #include "catalog.h"
+#include "definition.h"
 #include "trigger_acl.h"
 
 /* A role's name for messages, also when the role has been dropped. */
@@ -98,7 +99,6 @@ check_admitted(const char *name, Oid role, const char *doing)
 						 name, role_name(role))));
 }
 
-static Datum row_column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull);
 static bool column_changed(TriggerData *td, const char *name);
 
 /* ---------------------------------------------------------------------
@@ -222,7 +222,7 @@ fc_trigger_check_wait_config(TriggerData *td, int64 flow_id, Jsonb *config)
 	 */
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		Datum		d = row_column(td, td->tg_trigtuple, "config", &isnull);
+		Datum		d = fc_definition_column(td, td->tg_trigtuple, "config", &isnull);
 
 		if (!isnull && config_trigger(DatumGetJsonbP(d)) == trigger_id &&
 			!column_changed(td, "flow_id"))
@@ -253,26 +253,14 @@ fc_trigger_check_wait_config(TriggerData *td, int64 flow_id, Jsonb *config)
  * ---------------------------------------------------------------------
  */
 
-/* A column of the row being saved by a BEFORE ROW trigger. */
-static Datum
-row_column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
-{
-	TupleDesc	desc = RelationGetDescr(td->tg_relation);
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", name);
-	return heap_getattr(tuple, attnum, desc, isnull);
-}
-
 /* Did the UPDATE change the column? */
 static bool
 column_changed(TriggerData *td, const char *name)
 {
 	bool		oldnull;
 	bool		newnull;
-	Datum		o = row_column(td, td->tg_trigtuple, name, &oldnull);
-	Datum		n = row_column(td, td->tg_newtuple, name, &newnull);
+	Datum		o = fc_definition_column(td, td->tg_trigtuple, name, &oldnull);
+	Datum		n = fc_definition_column(td, td->tg_newtuple, name, &newnull);
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(td->tg_relation),
 										  SPI_fnumber(RelationGetDescr(td->tg_relation), name) - 1);
 
@@ -307,14 +295,14 @@ fc_trigger_check_binding(TriggerData *td, HeapTuple tuple, const char *name)
 		return;
 
 	check_admitted(name, user, "bind flows to");
-	d = row_column(td, tuple, "owner", &isnull);
+	d = fc_definition_column(td, tuple, "owner", &isnull);
 	if (!isnull)
 	{
 		owner = DatumGetObjectId(d);
 		if (owner != user)
 			check_admitted(name, owner, "bind flows to");
 	}
-	d = row_column(td, tuple, "flow_id", &isnull);
+	d = fc_definition_column(td, tuple, "flow_id", &isnull);
 	flow_id = isnull ? 0 : DatumGetInt64(d);
 	if (flow_id != 0)
 	{
