@@ -62,6 +62,7 @@
 #include "catalog.h"
 #include "expr.h"
 #include "flowcontrol.h"
+#include "owner.h"
 
 uint64		fc_catalog_generation = 1;
 
@@ -1734,6 +1735,7 @@ fc_catalog_lock_object(Oid table, const char *object_id)
 	FcObjectPlan *op;
 	Datum		key;
 	int			rc;
+	FcOwnerEnv	env;
 
 	/*
 	 * The row is locked as the current user, who must be able to lock it
@@ -1746,7 +1748,10 @@ fc_catalog_lock_object(Oid table, const char *object_id)
 	op = get_object_plan(table);
 
 	key = OidInputFunctionCall(op->infunc, (char *) object_id, op->ioparam, -1);
+	/* the key's operator is the table owner's code: a hook of the user's */
+	fc_owner_enter(&env, GetUserId());
 	rc = SPI_execute_plan(op->lock_plan, &key, NULL, false, 1);
+	fc_owner_leave(&env);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	return SPI_processed > 0;

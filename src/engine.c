@@ -261,7 +261,8 @@ fc_exec_context(FcExec *exec)
 }
 
 bool
-fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **edata)
+fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
+				  ErrorData **edata)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -276,7 +277,10 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **eda
 		{
 			FcOwnerEnv	env;
 
-			fc_owner_enter(&env, userid);
+			if (runs_sql)
+				fc_owner_enter(&env, userid);
+			else
+				fc_owner_become(&env, userid);
 			fn(arg);
 			fc_owner_leave(&env);
 		}
@@ -666,7 +670,8 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 			exec->returning = returning;
 			MemoryContextReset(step_cxt);
 			old = MemoryContextSwitchTo(step_cxt);
-			if (!fc_engine_guarded(hook_guarded, &ha, flow->owner, &edata))
+			if (!fc_engine_guarded(hook_guarded, &ha, flow->owner,
+								   a->type->kind == FC_ACTION_USER, &edata))
 			{
 				MemoryContextSwitchTo(exec->exec_cxt);
 				end_run(exec, FC_OUTCOME_ERRORED,
@@ -830,7 +835,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 				end_run(&exec, FC_OUTCOME_OBSOLETE,
 						psprintf("Discarded because object %s does not exist: its table (OID %u) was dropped.",
 								 run->object_id, run->object_table));
-			else if (!fc_engine_guarded(fetch_object_guarded, &fa, flow->owner, &edata))
+			else if (!fc_engine_guarded(fetch_object_guarded, &fa, flow->owner, true, &edata))
 				end_run(&exec, FC_OUTCOME_ERRORED,
 						psprintf("Could not read object %s %s: %s",
 								 object_table_name(run->object_table),
@@ -845,7 +850,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 
 		if (run->status != FC_STATUS_DONE && flow->condition[0] != '\0')
 		{
-			if (!fc_engine_guarded(flow_condition_guarded, &fa, flow->owner, &edata))
+			if (!fc_engine_guarded(flow_condition_guarded, &fa, flow->owner, false, &edata))
 				end_run(&exec, FC_OUTCOME_ERRORED,
 						psprintf("Flow condition %s failed: %s", flow->condition,
 								 describe_error(edata)));
@@ -1051,7 +1056,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 			CHECK_FOR_INTERRUPTS();
 			last_id = runs[i]->id;
 			*cursor = last_id;
-			if (fc_engine_guarded(continue_one_guarded, &ca, InvalidOid, &edata))
+			if (fc_engine_guarded(continue_one_guarded, &ca, InvalidOid, false, &edata))
 			{
 				if (ca.needs_write)
 					fc_catalog_write_run(ca.result);

@@ -126,13 +126,14 @@ extern int64 fc_engine_cancel_for_object(Oid object_table, const char *object_id
 extern void fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id);
 
 /*
- * Run fn(arg) in a subtransaction; with a valid userid, as a hook of that
- * owner (fc_owner_enter: as in a fresh session of the owner), else as the
- * caller.  On error the subtransaction
+ * Run fn(arg) in a subtransaction; with a valid userid, as that owner:
+ * when fn runs SQL of anyone's (runs_sql), as in a fresh session of the
+ * owner (fc_owner_enter), else only as the owner (fc_owner_become);
+ * without a userid, as the caller.  On error the subtransaction
  * is rolled back and false is returned with *edata set; query cancel and
  * shutdown are re-thrown.  The only catch-and-continue in flowcontrol.
  */
-extern bool fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid,
+extern bool fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 							  ErrorData **edata);
 
 #endif							/* FC_ENGINE_H */

@@ -33,6 +33,12 @@
  * security context and the GUC nest level.  Every caller that catches
  * errors does so with a subtransaction (fc_engine_guarded).
  *
+ * flowcontrol's own C code that runs on an owner's behalf and runs no SQL
+ * (the built-in actions, flow and trigger conditions) only becomes the
+ * owner (fc_owner_become): setting up a session is for SQL, and what SQL
+ * that code reaches -- registered filters, object reads, a row lock, a
+ * started flow's hooks -- enters a hook of its own.
+ *
  * The owner's settings are read from pg_db_role_setting once per
  * transaction and owner.
  *
@@ -271,8 +277,19 @@ fc_owner_enter(FcOwnerEnv *env, Oid owner)
 }
 
 void
+fc_owner_become(FcOwnerEnv *env, Oid owner)
+{
+	GetUserIdAndSecContext(&env->saved_userid, &env->saved_sec_context);
+	env->guc_nestlevel = 0;
+	SetUserIdAndSecContext(owner, env->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+void
 fc_owner_leave(FcOwnerEnv *env)
 {
-	AtEOXact_GUC(false, env->guc_nestlevel);
+	if (env->guc_nestlevel > 0)
+		AtEOXact_GUC(false, env->guc_nestlevel);
 	SetUserIdAndSecContext(env->saved_userid, env->saved_sec_context);
 }

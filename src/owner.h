@@ -30,7 +30,16 @@ typedef struct FcOwnerEnv
  */
 extern void fc_owner_enter(FcOwnerEnv *env, Oid owner);
 
-/* Undo fc_owner_enter(): every setting changed since then, and the user. */
+/*
+ * Only become the owner, with SECURITY_RESTRICTED_OPERATION, keeping the
+ * settings: for flowcontrol's own C code run on the owner's behalf (the
+ * built-in actions, conditions), which runs no SQL of anyone's and changes
+ * no setting; the registered filters and objects it may reach enter hooks
+ * of their own.  fc_owner_leave() undoes it.
+ */
+extern void fc_owner_become(FcOwnerEnv *env, Oid owner);
+
+/* Undo fc_owner_enter() or fc_owner_become(): settings, then the user. */
 extern void fc_owner_leave(FcOwnerEnv *env);
 
 #endif							/* FC_OWNER_H */
