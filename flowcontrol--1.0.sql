@@ -511,6 +511,12 @@ AS 'MODULE_PATHNAME', 'flowcontrol_continue_flowruns' LANGUAGE C;
 COMMENT ON FUNCTION flowcontrol.continue_flowruns(integer)
 	IS 'executes every runnable run (the background worker''s unit of work); returns how many';
 
+CREATE FUNCTION flowcontrol.cleanup_flowruns(older_than interval, max_runs bigint DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'flowcontrol_cleanup_flowruns' LANGUAGE C;
+COMMENT ON FUNCTION flowcontrol.cleanup_flowruns(interval, bigint)
+	IS 'deletes the caller''s runs that are done and finished longer ago than older_than (at most max_runs); returns how many';
+
 CREATE FUNCTION flowcontrol.get_context(run flowcontrol.flow_run, obj jsonb DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'flowcontrol_get_context' LANGUAGE C IMMUTABLE;

@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -399,6 +400,36 @@ flowcontrol_continue_flowruns(PG_FUNCTION_ARGS)
 	n = fc_engine_continue_runs(max_runs);
 	SPI_finish();
 	PG_RETURN_INT32(n);
+}
+
+PG_FUNCTION_INFO_V1(flowcontrol_cleanup_flowruns);
+Datum
+flowcontrol_cleanup_flowruns(PG_FUNCTION_ARGS)
+{
+	Interval   *older_than;
+	int64		max_runs = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
+	TimestampTz before;
+	int64		n;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("older_than must not be NULL")));
+	older_than = PG_GETARG_INTERVAL_P(0);
+	if (!PG_ARGISNULL(1) && max_runs < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_runs must not be negative")));
+	if (!PG_ARGISNULL(1) && max_runs == 0)
+		PG_RETURN_INT64(0);
+	before = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+													 IntervalPGetDatum(older_than)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = fc_engine_cleanup_runs(before, max_runs, true);
+	SPI_finish();
+	PG_RETURN_INT64(n);
 }
 
 PG_FUNCTION_INFO_V1(flowcontrol_get_context);

@@ -1084,6 +1084,59 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 }
 
 /* ---------------------------------------------------------------------
+ * Retention: deleting finished runs
+ * ---------------------------------------------------------------------
+ */
+int64
+fc_engine_cleanup_runs(TimestampTz before, int64 max_runs, bool visible_only)
+{
+	/*
+	 * One batch: done runs finished before $1, at most $2, of visible flows
+	 * unless $3; rows locked by others (being reset, say) are skipped and
+	 * left for a later call.  No index on done_at: a done run's row must
+	 * stay cheap to write, and the scan stops once it has a batch.
+	 */
+	static FcQuery q = {
+		"WITH d AS (DELETE FROM flowcontrol.flow_run WHERE id IN ("
+		" SELECT r.id FROM flowcontrol.flow_run r"
+		" WHERE r.status = 'done' AND r.done_at OPERATOR(pg_catalog.<) $1"
+		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id"
+		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))"
+		" LIMIT $2 FOR UPDATE OF r SKIP LOCKED) RETURNING 1)"
+		" SELECT pg_catalog.count(*) FROM d",
+		4, {TIMESTAMPTZOID, INT8OID, BOOLOID, OIDOID}
+	};
+	int64		deleted = 0;
+	bool		all = !visible_only || superuser();
+	Oid			user = GetUserId();
+
+	for (;;)
+	{
+		Datum		args[4];
+		int64		limit = FC_CLEANUP_BATCH;
+		int64		n;
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		if (max_runs > 0)
+			limit = Min(limit, max_runs - deleted);
+		if (limit <= 0)
+			break;
+		args[0] = TimestampTzGetDatum(before);
+		args[1] = Int64GetDatum(limit);
+		args[2] = BoolGetDatum(all);
+		args[3] = ObjectIdGetDatum(user);
+		fc_catalog_exec(&q, args, NULL, 1);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		deleted += n;
+		if (n < limit)
+			break;
+	}
+	return deleted;
+}
+
+/* ---------------------------------------------------------------------
  * Life-cycle changes
  * ---------------------------------------------------------------------
  */

@@ -102,6 +102,16 @@ extern FcRun *fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visib
  * Only runs of flows the current user can see, unless it is a superuser.
  * The background worker's unit of work.  Returns how many were executed.
  */
+/*
+ * Delete runs that are done and finished before "before", in batches of
+ * FC_CLEANUP_BATCH, skipping rows locked by others; at most max_runs (0: no
+ * limit).  visible_only: only runs of flows whose owner the current user is
+ * a member of (all for a superuser).  Returns how many.  Caller is
+ * connected to SPI; runs in the caller's transaction.
+ */
+#define FC_CLEANUP_BATCH 1000
+extern int64 fc_engine_cleanup_runs(TimestampTz before, int64 max_runs, bool visible_only);
+
 extern int	fc_engine_continue_runs(int max_runs);
 
 /*

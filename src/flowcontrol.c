@@ -114,9 +114,68 @@ assign_time_offset(const char *newval, void *extra)
 		time_offset = parsed;
 }
 
+/* flowcontrol.retention as text, and parsed (NULL: keep runs forever) */
+char	   *fc_retention = NULL;
+static Interval *retention = NULL;
+
+static bool
+check_retention(char **newval, void **extra, GucSource source)
+{
+	Interval	parsed;
+	Interval   *copy;
+
+	if (*newval == NULL || !parse_interval(*newval, &parsed))
+	{
+		GUC_check_errdetail("\"flowcontrol.retention\" must be an interval, such as '30 days'.");
+		return false;
+	}
+	if (parsed.month < 0 || parsed.day < 0 || parsed.time < 0)
+	{
+		GUC_check_errdetail("\"flowcontrol.retention\" must not be negative.");
+		return false;
+	}
+	copy = (Interval *) malloc(sizeof(Interval));
+	if (copy == NULL)
+		return false;
+	*copy = parsed;
+	*extra = copy;
+	return true;
+}
+
+static void
+assign_retention(const char *newval, void *extra)
+{
+	Interval   *parsed = (Interval *) extra;
+
+	if (parsed == NULL ||
+		(parsed->month == 0 && parsed->day == 0 && parsed->time == 0))
+		retention = NULL;
+	else
+		retention = parsed;
+}
+
+bool
+fc_retention_cutoff(TimestampTz *cutoff)
+{
+	if (retention == NULL)
+		return false;
+	*cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+													  IntervalPGetDatum(retention)));
+	return true;
+}
+
 static void
 define_clock_settings(void)
 {
+	DefineCustomStringVariable("flowcontrol.retention",
+							   gettext_noop("How long the background workers keep runs after they are done; 0 keeps them forever."),
+							   gettext_noop("When idle, the workers delete done runs whose done_at is older than this, in small batches."),
+							   &fc_retention,
+							   "0",
+							   PGC_SIGHUP,
+							   0,
+							   check_retention, assign_retention, NULL);
 	DefineCustomStringVariable("flowcontrol.time_offset",
 							   gettext_noop("Moves this session's flowcontrol clock: the engine's now is the transaction timestamp plus this interval."),
 							   gettext_noop("A test clock: due checks, Delays, activity and the times written into runs use it. The background worker ignores it."),

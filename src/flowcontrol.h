@@ -46,4 +46,11 @@ extern bool fc_clock_shifted(void);
  */
 extern void fc_ignore_time_offset(void);
 
+/*
+ * flowcontrol.retention: false when runs are kept forever, else true with
+ * *cutoff = transaction start - retention (runs done before it go).
+ */
+extern PGDLLIMPORT char *fc_retention;
+extern bool fc_retention_cutoff(TimestampTz *cutoff);
+
 #endif							/* FC_FLOWCONTROL_H */

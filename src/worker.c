@@ -952,6 +952,35 @@ ms_until(TimestampTz t, TimestampTz now)
 }
 
 /*
+ * Delete one batch of runs done longer ago than flowcontrol.retention, when
+ * it is set and the last batch was full or is FC_CLEANUP_PAUSE_MS ago (the
+ * scan for old runs reads the table, so an idle worker does not repeat it
+ * at every wake-up).  Runs in the unit's transaction, as the worker's role
+ * over the runs it may execute.  True when the batch was full.
+ */
+#define FC_CLEANUP_PAUSE_MS 60000
+
+static bool
+retention_batch(void)
+{
+	static TimestampTz last_partial = 0;
+	TimestampTz cutoff;
+	int64		n;
+
+	if (!fc_retention_cutoff(&cutoff) ||
+		!TimestampDifferenceExceeds(last_partial, GetCurrentTimestamp(), FC_CLEANUP_PAUSE_MS))
+		return false;
+	pgstat_report_activity(STATE_RUNNING, "flowcontrol worker: retention");
+	n = fc_engine_cleanup_runs(cutoff, FC_CLEANUP_BATCH, true);
+	if (n < FC_CLEANUP_BATCH)
+	{
+		last_partial = GetCurrentTimestamp();
+		return false;
+	}
+	return true;
+}
+
+/*
  * One unit of work in its own transaction.  Returns the time at which to
  * look again (DT_NOEND: only when woken or after poll_interval); sets
  * *executed, and *more when the last chunk was full (there may be more).
@@ -1014,6 +1043,10 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 		 * that other sessions hold locked must not make us spin.
 		 */
 		next = n > 0 ? 0 : next_due_time();
+
+		/* idle: apply flowcontrol.retention, a batch at a time */
+		if (n == 0 && retention_batch())
+			next = 0;
 	}
 
 	SPI_finish();
