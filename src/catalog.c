@@ -60,6 +60,7 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "expr.h"
 
 uint64		fc_catalog_generation = 1;
@@ -227,7 +228,7 @@ fc_catalog_type(const char *name)
 void
 fc_catalog_check_execute(Oid fn)
 {
-	AclResult	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	AclResult	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
 
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
@@ -259,14 +260,15 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 {
 	FcUserSwitch save;
 	int			rc;
-	OverrideSearchPath path = {NIL, true, false, 0};
+	int			save_nestlevel;
 
 	/*
-	 * Parse and run with only pg_catalog in the search path: these queries
-	 * run as the extension owner, so a hostile search_path must not be able
-	 * to substitute operators or functions.
+	 * Parse and run with only pg_catalog (then pg_temp) in the search path:
+	 * these queries run as the extension owner, so a hostile search_path
+	 * must not be able to substitute operators or functions.
 	 */
-	PushOverrideSearchPath(&path);
+	save_nestlevel = NewGUCNestLevel();
+	RestrictSearchPath();
 	if (q->plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(q->sql, q->nargs, q->argtypes);
@@ -282,7 +284,7 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 	fc_catalog_become(&save, fc_catalog_extension_owner());
 	rc = SPI_execute_plan(q->plan, values, nulls, false, tcount);
 	fc_catalog_restore(&save);
-	PopOverrideSearchPath();
+	AtEOXact_GUC(true, save_nestlevel);
 
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
@@ -459,11 +461,12 @@ fc_directive_from_name(const char *name)
 Jsonb *
 fc_empty_object(void)
 {
-	JsonbParseState *state = NULL;
+	JsonbInState state = {0};
 	JsonbValue *res;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	res = state.result;
 	return JsonbValueToJsonb(res);
 }
 
@@ -730,7 +733,7 @@ static void
 lock_referenced(FcQuery *q, Oid relid, int64 id, const char *what)
 {
 	SubTransactionId subxid = GetCurrentSubTransactionId();
-	LocalTransactionId lxid = MyProc->lxid;
+	LocalTransactionId lxid = FC_MY_LXID();
 	Datum		arg = Int64GetDatum(id);
 	int			i;
 
@@ -815,15 +818,16 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static void insert_state_close(void);
 
 static void
-fc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+fc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+			   EXECUTOR_RUN_ONCE_PARAM)
 {
 	exec_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(queryDesc, direction, count EXECUTOR_RUN_ONCE_ARG);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(queryDesc, direction, count EXECUTOR_RUN_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -919,7 +923,7 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel), &TTSOpsHeapTuple);
 	st->depth = exec_depth;
 	st->owner = CurrentResourceOwner;
-	st->lxid = MyProc->lxid;
+	st->lxid = FC_MY_LXID();
 	st->subxid = GetCurrentSubTransactionId();
 	MemoryContextSwitchTo(old);
 }
@@ -940,7 +944,7 @@ get_insert_state(FcInsertState *temp, bool *temporary)
 	}
 	*temporary = false;
 	if (insert_state.estate != NULL &&
-		insert_state.lxid == MyProc->lxid &&
+		insert_state.lxid == FC_MY_LXID() &&
 		insert_state.subxid == GetCurrentSubTransactionId() &&
 		insert_state.owner == CurrentResourceOwner &&
 		RelationGetRelid(insert_state.rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
@@ -995,7 +999,7 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 
 	if (run_seq_generation != fc_catalog_generation || !OidIsValid(run_seq))
 	{
-		run_seq = getIdentitySequence(RelationGetRelid(rel), Anum_fc_run_id, false);
+		run_seq = getIdentitySequence(rel, Anum_fc_run_id, false);
 		run_seq_generation = fc_catalog_generation;
 	}
 	run->id = nextval_internal(run_seq, false);
@@ -1016,7 +1020,7 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 
 	ExecStoreHeapTuple(tuple, is->slot, false);
 	simple_table_tuple_insert(is->rel, is->slot);
-	recheck = ExecInsertIndexTuples(is->rri, is->slot, is->estate, false, false, NULL, NIL);
+	recheck = ExecInsertIndexTuples(is->rri, is->estate, 0, is->slot, NIL, NULL);
 	list_free(recheck);
 	ExecClearTuple(is->slot);
 	ResetPerTupleExprContext(is->estate);
@@ -1594,7 +1598,7 @@ fc_catalog_object_key(Oid table, Oid *keytype)
 	AttrNumber	attnum = InvalidAttrNumber;
 
 	rel = table_open(table, AccessShareLock);
-	pkindex = RelationGetPrimaryKeyIndex(rel);
+	pkindex = RelationGetPrimaryKeyIndex(rel, false);
 	if (OidIsValid(pkindex))
 	{
 		HeapTuple	indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkindex));
@@ -1660,7 +1664,7 @@ get_object_plan(Oid table)
 	attnum = fc_catalog_object_key(table, &keytype);
 
 	rel = table_open(table, AccessShareLock);
-	pkindex = RelationGetPrimaryKeyIndex(rel);
+	pkindex = RelationGetPrimaryKeyIndex(rel, false);
 	{
 		Relation	idx = index_open(pkindex, AccessShareLock);
 

@@ -35,6 +35,7 @@
 
 #include "actions.h"
 #include "catalog.h"
+#include "compat.h"
 #include "definition.h"
 #include "expr.h"
 
@@ -156,7 +157,7 @@ check_action_function(Oid fn, const char *which)
 				 errhint("An action function is f(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive, "
 						 "or f(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb, OUT directive flowcontrol.directive).")));
 
-	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
 
@@ -408,7 +409,7 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 				 errmsg("function %s does not have the signature of a filter function",
 						format_procedure(fn)),
 				 errhint("A filter function is f(value jsonb, arg jsonb) RETURNS jsonb.")));
-	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
 

@@ -46,6 +46,7 @@
 
 #include "actions.h"
 #include "catalog.h"
+#include "compat.h"
 #include "engine.h"
 #include "expr.h"
 #include "worker.h"
@@ -94,7 +95,7 @@ fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id)
 Jsonb *
 fc_engine_context(Jsonb *state, Jsonb *object)
 {
-	JsonbParseState *ps = NULL;
+	JsonbInState ps = {0};
 	JsonbValue	k;
 	JsonbValue	v;
 	JsonbValue *res;
@@ -135,7 +136,8 @@ fc_engine_context(Jsonb *state, Jsonb *object)
 	k.val.string.len = 3;
 	pushJsonbValue(&ps, WJB_KEY, &k);
 	pushJsonbValue(&ps, WJB_VALUE, &objval);
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	res = ps.result;
 	return JsonbValueToJsonb(res);
 }
 
@@ -552,7 +554,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 					break;
 				}
 				a = &flow->actions[a->parent];
-				/* FALLTHROUGH */
+				pg_fallthrough;
 			case FC_DIR_CONTINUE:
 				if (a->next_sibling >= 0)
 				{

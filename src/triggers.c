@@ -40,6 +40,7 @@
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "engine.h"
 #include "expr.h"
 #include "worker.h"
@@ -169,7 +170,7 @@ static Jsonb *
 condition_context(FcFiring *f)
 {
 	Jsonb	   *base = fc_engine_context(f->state, f->object);
-	JsonbParseState *ps = NULL;
+	JsonbInState ps = {0};
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
 	JsonbValue	k;
@@ -209,7 +210,8 @@ condition_context(FcFiring *f)
 	v.val.string.len = strlen(f->tg_op);
 	pushJsonbValue(&ps, WJB_KEY, &k);
 	pushJsonbValue(&ps, WJB_VALUE, &v);
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	res = ps.result;
 	return JsonbValueToJsonb(res);
 }
 
