@@ -1101,7 +1101,7 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 		6, {INT8OID, OIDOID, TEXTOID, JSONBOID, INT8OID, INT8OID}
 	};
 	Datum		values[6];
-	char		nulls[6] = "      ";
+	char		nulls[] = "      ";
 	FcInsertState temp;
 	bool		temporary;
 	FcInsertState *is = get_insert_state(&temp, &temporary);

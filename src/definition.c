@@ -189,7 +189,7 @@ flowcontrol_register_action(PG_FUNCTION_ARGS)
 	char	   *description = text_arg_or(fcinfo, 5, "");
 	char	   *group = text_arg_or(fcinfo, 6, NULL);
 	Datum		values[8];
-	char		nulls[8] = "        ";
+	char		nulls[] = "        ";
 
 	check_registry_name("Action", name);
 	label = text_arg_or(fcinfo, 4, name);
@@ -332,7 +332,7 @@ fc_registry_add_trigger(const char *name, Oid object_table,
 		5, {TEXTOID, OIDOID, TEXTOID, TEXTOID, OIDOID}
 	};
 	Datum		values[5];
-	char		nulls[5] = "     ";
+	char		nulls[] = "     ";
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = ObjectIdGetDatum(object_table);

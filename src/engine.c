@@ -160,7 +160,7 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **eda
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
+	volatile bool ok = true;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -337,7 +337,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 				3, {INT8OID, OIDOID, TEXTOID}
 			};
 			Datum		args[3];
-			char		nulls[3] = "   ";
+			char		nulls[] = "   ";
 			bool		isnull;
 			int64		run_id;
 
@@ -607,9 +607,9 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	FcRun	   *result;
 	ErrorData  *edata = NULL;
-	int			start = -1;
-	bool		start_with_continue = false;
-	bool		write = true;
+	volatile int start = -1;
+	volatile bool start_with_continue = false;
+	volatile bool write = true;
 
 	if (input->status != FC_STATUS_PENDING && input->status != FC_STATUS_WAITING)
 	{

@@ -245,7 +245,7 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 		3, {INT8OID, OIDOID, TEXTOID}
 	};
 	Datum		args[3];
-	char		nulls[3] = "   ";
+	char		nulls[] = "   ";
 	List	   *runs = NIL;
 	uint64		i;
 
