@@ -13,8 +13,8 @@
  * (a function-like macro does not expand inside its own expansion, so the
  * old function is still called).  For that to be safe the header that
  * declares the function is included first, below: its prototype must be
- * read before the macro exists.
- *
+ * read before the macro exists.  Where the newest API is a struct member
+ * rather than a function, an FC_ macro names it.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,31 +37,11 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
+#include "utils/rel.h"
 #include "utils/relcache.h"
 
 #if PG_VERSION_NUM < 150000
 #error "flowcontrol requires PostgreSQL 15 or later"
-#endif
-
-/*
- * PostgreSQL 18 replaced the pg_attribute_noreturn() suffix by the
- * pg_noreturn prefix (C11 _Noreturn), written before "extern".
- */
-#if PG_VERSION_NUM < 180000
-#define pg_noreturn pg_attribute_noreturn()
-#endif
-
-/*
- * PostgreSQL 19 marks an intended fall-through with the pg_fallthrough
- * statement (and builds with -Wimplicit-fallthrough=5, which ignores
- * comments).
- */
-#if PG_VERSION_NUM < 190000
-#if defined(__GNUC__) || defined(__clang__)
-#define pg_fallthrough __attribute__((fallthrough))
-#else
-#define pg_fallthrough ((void) 0)
-#endif
 #endif
 
 /*
@@ -122,6 +102,87 @@ typedef struct ErrorSaveContext
 #endif
 
 /*
+ * PostgreSQL 17 moved the backend's local transaction id into
+ * MyProc->vxid.lxid.
+ */
+#if PG_VERSION_NUM >= 170000
+#define FC_MY_LXID() (MyProc->vxid.lxid)
+#else
+#define FC_MY_LXID() (MyProc->lxid)
+#endif
+
+/*
+ * PostgreSQL 17 passes the relation, not its OID, to getIdentitySequence().
+ */
+#if PG_VERSION_NUM < 170000
+#define getIdentitySequence(rel, attnum, missing_ok) \
+	getIdentitySequence(RelationGetRelid(rel), attnum, missing_ok)
+#endif
+
+/*
+ * PostgreSQL 17 removed PushOverrideSearchPath(); code that must not see
+ * the caller's search_path now does what maintenance commands do:
+ * NewGUCNestLevel(), RestrictSearchPath() (search_path "pg_catalog,
+ * pg_temp"), then AtEOXact_GUC() to pop the level (an error pops it with
+ * the (sub)transaction).  Older servers have the GUC machinery but not the
+ * helper.
+ */
+#if PG_VERSION_NUM < 170000
+static inline void
+RestrictSearchPath(void)
+{
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+#endif
+
+/*
+ * PostgreSQL 18 replaced the pg_attribute_noreturn() suffix by the
+ * pg_noreturn prefix (C11 _Noreturn), written before "extern".
+ */
+#if PG_VERSION_NUM < 180000
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
+/*
+ * PostgreSQL 18 dropped the ExecutorRun hook's execute_once argument.  A
+ * hook is written with the newest parameters followed by
+ * EXECUTOR_RUN_ONCE_PARAM, and passes them on followed by
+ * EXECUTOR_RUN_ONCE_ARG; on older servers these add the argument back.
+ */
+#if PG_VERSION_NUM >= 180000
+#define EXECUTOR_RUN_ONCE_PARAM
+#define EXECUTOR_RUN_ONCE_ARG
+#else
+#define EXECUTOR_RUN_ONCE_PARAM , bool execute_once
+#define EXECUTOR_RUN_ONCE_ARG , execute_once
+#endif
+
+/*
+ * PostgreSQL 18 added RelationGetPrimaryKeyIndex()'s deferrable_ok; older
+ * servers never return a deferrable primary key, as 18 does with false,
+ * the only value accepted here.
+ */
+#if PG_VERSION_NUM < 180000
+#define RelationGetPrimaryKeyIndex(rel, deferrable_ok) \
+	(AssertMacro(!(deferrable_ok)), RelationGetPrimaryKeyIndex(rel))
+#endif
+
+/*
+ * PostgreSQL 19 marks an intended fall-through with the pg_fallthrough
+ * statement (and builds with -Wimplicit-fallthrough=5, which ignores
+ * comments).
+ */
+#if PG_VERSION_NUM < 190000
+#if defined(__GNUC__) || defined(__clang__)
+#define pg_fallthrough __attribute__((fallthrough))
+#else
+#define pg_fallthrough ((void) 0)
+#endif
+#endif
+
+/*
  * PostgreSQL 19 replaced numeric_mod_opt_error(..., bool *error) by
  * numeric_mod_safe(..., Node *escontext).
  */
@@ -139,24 +200,6 @@ numeric_mod_safe(Numeric num1, Numeric num2, Node *escontext)
 		((ErrorSaveContext *) escontext)->error_occurred = true;
 	return result;
 }
-#endif
-
-/*
- * PostgreSQL 17 moved the backend's local transaction id into
- * MyProc->vxid.lxid.
- */
-#if PG_VERSION_NUM >= 170000
-#define FC_MY_LXID() (MyProc->vxid.lxid)
-#else
-#define FC_MY_LXID() (MyProc->lxid)
-#endif
-
-/*
- * PostgreSQL 17 passes the relation, not its OID, to getIdentitySequence().
- */
-#if PG_VERSION_NUM < 170000
-#define getIdentitySequence(rel, attnum, missing_ok) \
-	getIdentitySequence(RelationGetRelid(rel), attnum, missing_ok)
 #endif
 
 /*
@@ -185,30 +228,6 @@ numeric_mod_safe(Numeric num1, Numeric num2, Node *escontext)
 #endif
 
 /*
- * PostgreSQL 18 dropped the ExecutorRun hook's execute_once argument.  A
- * hook is written with the newest parameters followed by
- * EXECUTOR_RUN_ONCE_PARAM, and passes them on followed by
- * EXECUTOR_RUN_ONCE_ARG; on older servers these add the argument back.
- */
-#if PG_VERSION_NUM >= 180000
-#define EXECUTOR_RUN_ONCE_PARAM
-#define EXECUTOR_RUN_ONCE_ARG
-#else
-#define EXECUTOR_RUN_ONCE_PARAM , bool execute_once
-#define EXECUTOR_RUN_ONCE_ARG , execute_once
-#endif
-
-/*
- * PostgreSQL 18 added RelationGetPrimaryKeyIndex()'s deferrable_ok; older
- * servers never return a deferrable primary key, as 18 does with false,
- * the only value accepted here.
- */
-#if PG_VERSION_NUM < 180000
-#define RelationGetPrimaryKeyIndex(rel, deferrable_ok) \
-	(AssertMacro(!(deferrable_ok)), RelationGetPrimaryKeyIndex(rel))
-#endif
-
-/*
  * PostgreSQL 19 builds jsonb values in a JsonbInState: pushJsonbValue()
  * takes it and returns nothing, and the finished value is in its result
  * field.  On older servers a JsonbInState holds the parse-state stack and
@@ -233,24 +252,6 @@ fc_compat_push_jsonb_value(JsonbInState *st, JsonbIteratorToken seq,
 }
 
 #define pushJsonbValue(st, seq, jbval) fc_compat_push_jsonb_value(st, seq, jbval)
-#endif
-
-/*
- * PostgreSQL 17 removed PushOverrideSearchPath(); code that must not see
- * the caller's search_path now does what maintenance commands do:
- * NewGUCNestLevel(), RestrictSearchPath() (search_path "pg_catalog,
- * pg_temp"), then AtEOXact_GUC() to pop the level (an error pops it with
- * the (sub)transaction).  Older servers have the GUC machinery but not the
- * helper.
- */
-#if PG_VERSION_NUM < 170000
-static inline void
-RestrictSearchPath(void)
-{
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
 #endif
 
 #endif							/* FC_COMPAT_H */
