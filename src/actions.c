@@ -38,6 +38,7 @@
 
 #include "actions.h"
 #include "catalog.h"
+#include "compat.h"
 #include "engine.h"
 #include "expr.h"
 #include "flowcontrol.h"
@@ -516,7 +517,7 @@ static Jsonb *
 state_build(Jsonb *old, bool only_underscore, const char *remove_key,
 			int npairs, JsonbValue *keys, JsonbValue *values)
 {
-	JsonbParseState *ps = NULL;
+	JsonbInState ps = {0};
 	JsonbValue *res;
 	int			i;
 	int			remove_len = remove_key ? strlen(remove_key) : 0;
@@ -548,7 +549,8 @@ state_build(Jsonb *old, bool only_underscore, const char *remove_key,
 		pushJsonbValue(&ps, WJB_KEY, &keys[i]);
 		pushJsonbValue(&ps, WJB_VALUE, &values[i]);
 	}
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	res = ps.result;
 	return JsonbValueToJsonb(res);
 }
 
@@ -744,6 +746,7 @@ parse_base_date(const char *str, TimestampTz *result, pg_tz *tz)
 	struct pg_tm tt;
 	fsec_t		fsec;
 	int			offset;
+	DateTimeErrorExtra extra;
 	pg_tz	   *session_tz = session_timezone;
 	int			rc;
 
@@ -754,7 +757,7 @@ parse_base_date(const char *str, TimestampTz *result, pg_tz *tz)
 	session_timezone = tz;
 	PG_TRY();
 	{
-		rc = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &offset);
+		rc = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &offset, &extra);
 	}
 	PG_FINALLY();
 	{
@@ -858,7 +861,7 @@ delay(FcExec *exec, FcPrepared *p)
 static FcDirective
 send_alert(FcExec *exec, FcPrepared *p)
 {
-	JsonbParseState *ps = NULL;
+	JsonbInState ps = {0};
 	JsonbValue	k;
 	JsonbValue	v;
 	JsonbValue *res;
@@ -896,7 +899,8 @@ send_alert(FcExec *exec, FcPrepared *p)
 		v.type = jbvNull;
 	pushJsonbValue(&ps, WJB_KEY, &k);
 	pushJsonbValue(&ps, WJB_VALUE, &v);
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	res = ps.result;
 	payload = JsonbToCString(NULL, &JsonbValueToJsonb(res)->root, 0);
 
 	Async_Notify(p->channel, payload);

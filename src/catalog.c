@@ -60,6 +60,7 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "expr.h"
 #include "flowcontrol.h"
 #include "owner.h"
@@ -230,7 +231,7 @@ fc_catalog_type(const char *name)
 void
 fc_catalog_check_execute(Oid fn)
 {
-	AclResult	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	AclResult	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
 
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
@@ -262,17 +263,19 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 {
 	FcUserSwitch save;
 	int			rc;
-	OverrideSearchPath path = {NIL, true, false, 0};
+	int			save_nestlevel;
 
 	/*
-	 * Parse and run with only pg_catalog in the search path: these queries
-	 * run as the extension owner, so a hostile search_path must not be able
-	 * to substitute operators or functions.  Parse analysis checks schema
-	 * privileges, so the plan is prepared as the extension owner too: a
-	 * role with no rights on flowcontrol's schema (say, one writing to a
-	 * table with a flow trigger) may be the first to need it.
+	 * Parse and run with only pg_catalog (then pg_temp) in the search path:
+	 * these queries run as the extension owner, so a hostile search_path
+	 * must not be able to substitute operators or functions.  Parse
+	 * analysis checks schema privileges, so the plan is prepared as the
+	 * extension owner too: a role with no rights on flowcontrol's schema
+	 * (say, one writing to a table with a flow trigger) may be the first to
+	 * need it.
 	 */
-	PushOverrideSearchPath(&path);
+	save_nestlevel = NewGUCNestLevel();
+	RestrictSearchPath();
 	fc_catalog_become(&save, fc_catalog_extension_owner());
 	if (q->plan == NULL)
 	{
@@ -288,7 +291,7 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 
 	rc = SPI_execute_plan(q->plan, values, nulls, false, tcount);
 	fc_catalog_restore(&save);
-	PopOverrideSearchPath();
+	AtEOXact_GUC(true, save_nestlevel);
 
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",
@@ -465,11 +468,12 @@ fc_directive_from_name(const char *name)
 Jsonb *
 fc_empty_object(void)
 {
-	JsonbParseState *state = NULL;
+	JsonbInState state = {0};
 	JsonbValue *res;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	res = state.result;
 	return JsonbValueToJsonb(res);
 }
 
@@ -736,7 +740,7 @@ static void
 lock_referenced(FcQuery *q, Oid relid, int64 id, const char *what)
 {
 	SubTransactionId subxid = GetCurrentSubTransactionId();
-	LocalTransactionId lxid = MyProc->lxid;
+	LocalTransactionId lxid = FC_MY_LXID();
 	Datum		arg = Int64GetDatum(id);
 	int			i;
 
@@ -821,15 +825,16 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static void insert_state_close(void);
 
 static void
-fc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+fc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
+			   EXECUTOR_RUN_ONCE_PARAM)
 {
 	exec_depth++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(queryDesc, direction, count EXECUTOR_RUN_ONCE_ARG);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(queryDesc, direction, count EXECUTOR_RUN_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -925,7 +930,7 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel), &TTSOpsHeapTuple);
 	st->depth = exec_depth;
 	st->owner = CurrentResourceOwner;
-	st->lxid = MyProc->lxid;
+	st->lxid = FC_MY_LXID();
 	st->subxid = GetCurrentSubTransactionId();
 	MemoryContextSwitchTo(old);
 }
@@ -946,7 +951,7 @@ get_insert_state(FcInsertState *temp, bool *temporary)
 	}
 	*temporary = false;
 	if (insert_state.estate != NULL &&
-		insert_state.lxid == MyProc->lxid &&
+		insert_state.lxid == FC_MY_LXID() &&
 		insert_state.subxid == GetCurrentSubTransactionId() &&
 		insert_state.owner == CurrentResourceOwner &&
 		RelationGetRelid(insert_state.rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
@@ -1001,7 +1006,7 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 
 	if (run_seq_generation != fc_catalog_generation || !OidIsValid(run_seq))
 	{
-		run_seq = getIdentitySequence(RelationGetRelid(rel), Anum_fc_run_id, false);
+		run_seq = getIdentitySequence(rel, Anum_fc_run_id, false);
 		run_seq_generation = fc_catalog_generation;
 	}
 	run->id = nextval_internal(run_seq, false);
@@ -1022,7 +1027,7 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 
 	ExecStoreHeapTuple(tuple, is->slot, false);
 	simple_table_tuple_insert(is->rel, is->slot);
-	recheck = ExecInsertIndexTuples(is->rri, is->slot, is->estate, false, false, NULL, NIL);
+	recheck = ExecInsertIndexTuples(is->rri, is->estate, 0, is->slot, NIL, NULL);
 	list_free(recheck);
 	ExecClearTuple(is->slot);
 	ResetPerTupleExprContext(is->estate);
@@ -1103,7 +1108,7 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 		7, {INT8OID, OIDOID, TEXTOID, JSONBOID, INT8OID, INT8OID, TIMESTAMPTZOID}
 	};
 	Datum		values[7];
-	char		nulls[7] = "       ";
+	char		nulls[] = "       ";
 	FcInsertState temp;
 	bool		temporary;
 	FcInsertState *is = get_insert_state(&temp, &temporary);
@@ -1608,7 +1613,7 @@ fc_catalog_object_key(Oid table, Oid *keytype)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", table),
 				 errdetail("An object table must be an existing table.")));
-	pkindex = RelationGetPrimaryKeyIndex(rel);
+	pkindex = RelationGetPrimaryKeyIndex(rel, false);
 	if (OidIsValid(pkindex))
 	{
 		HeapTuple	indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkindex));
@@ -1674,7 +1679,7 @@ get_object_plan(Oid table)
 	attnum = fc_catalog_object_key(table, &keytype);
 
 	rel = table_open(table, AccessShareLock);
-	pkindex = RelationGetPrimaryKeyIndex(rel);
+	pkindex = RelationGetPrimaryKeyIndex(rel, false);
 	{
 		Relation	idx = index_open(pkindex, AccessShareLock);
 

@@ -35,6 +35,7 @@
 
 #include "actions.h"
 #include "catalog.h"
+#include "compat.h"
 #include "definition.h"
 #include "expr.h"
 #include "trigger_acl.h"
@@ -157,7 +158,7 @@ check_action_function(Oid fn, const char *which)
 				 errhint("An action function is f(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive, "
 						 "or f(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb, OUT directive flowcontrol.directive).")));
 
-	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
 
@@ -189,7 +190,7 @@ flowcontrol_register_action(PG_FUNCTION_ARGS)
 	char	   *description = text_arg_or(fcinfo, 5, "");
 	char	   *group = text_arg_or(fcinfo, 6, NULL);
 	Datum		values[8];
-	char		nulls[8] = "        ";
+	char		nulls[] = "        ";
 
 	check_registry_name("Action", name);
 	label = text_arg_or(fcinfo, 4, name);
@@ -358,7 +359,7 @@ fc_registry_add_trigger(const char *name, Oid object_table,
 		5, {TEXTOID, OIDOID, TEXTOID, TEXTOID, OIDOID}
 	};
 	Datum		values[5];
-	char		nulls[5] = "     ";
+	char		nulls[] = "     ";
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = ObjectIdGetDatum(object_table);
@@ -435,7 +436,7 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 				 errmsg("function %s does not have the signature of a filter function",
 						format_procedure(fn)),
 				 errhint("A filter function is f(value jsonb, arg jsonb) RETURNS jsonb.")));
-	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
+	aclresult = object_aclcheck(ProcedureRelationId, fn, GetUserId(), ACL_EXECUTE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn));
 

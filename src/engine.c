@@ -57,6 +57,7 @@
 
 #include "actions.h"
 #include "catalog.h"
+#include "compat.h"
 #include "engine.h"
 #include "expr.h"
 #include "flowcontrol.h"
@@ -201,7 +202,7 @@ fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id)
 Jsonb *
 fc_engine_context(Jsonb *state, Jsonb *object)
 {
-	JsonbParseState *ps = NULL;
+	JsonbInState ps = {0};
 	JsonbValue	k;
 	JsonbValue	v;
 	JsonbValue *res;
@@ -242,7 +243,8 @@ fc_engine_context(Jsonb *state, Jsonb *object)
 	k.val.string.len = 3;
 	pushJsonbValue(&ps, WJB_KEY, &k);
 	pushJsonbValue(&ps, WJB_VALUE, &objval);
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	res = ps.result;
 	return JsonbValueToJsonb(res);
 }
 
@@ -266,7 +268,7 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
+	volatile bool ok = true;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -499,7 +501,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 				3, {INT8OID, OIDOID, TEXTOID}
 			};
 			Datum		args[3];
-			char		nulls[3] = "   ";
+			char		nulls[] = "   ";
 			bool		isnull;
 			int64		run_id;
 
@@ -718,7 +720,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 					break;
 				}
 				a = &flow->actions[a->parent];
-				/* FALLTHROUGH */
+				pg_fallthrough;
 			case FC_DIR_CONTINUE:
 				if (a->next_sibling >= 0)
 				{
@@ -771,9 +773,9 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	FcRun	   *result;
 	ErrorData  *edata = NULL;
-	int			start = -1;
-	bool		start_with_continue = false;
-	bool		write = true;
+	volatile int start = -1;
+	volatile bool start_with_continue = false;
+	volatile bool write = true;
 
 	if (input->status != FC_STATUS_PENDING && input->status != FC_STATUS_WAITING)
 	{

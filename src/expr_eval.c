@@ -41,6 +41,7 @@
 #include "utils/numeric.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "expr_int.h"
 #include "owner.h"
 
@@ -591,7 +592,7 @@ check_value_size(Size size)
 static void
 concat_arrays(const JsonbValue *a, const JsonbValue *b, JsonbValue *result)
 {
-	JsonbParseState *state = NULL;
+	JsonbInState state = {0};
 	JsonbValue *res;
 	const JsonbValue *arrays[2] = {a, b};
 	int			k;
@@ -611,7 +612,8 @@ concat_arrays(const JsonbValue *a, const JsonbValue *b, JsonbValue *result)
 				pushJsonbValue(&state, WJB_ELEM, &v);
 		}
 	}
-	res = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	res = state.result;
 	set_jsonb(result, JsonbValueToJsonb(res));
 }
 
@@ -852,11 +854,12 @@ filter_divisibleby(JsonbValue *value, const JsonbValue *arg)
 
 	if (py_int(value, &a) && py_int(arg, &b))
 	{
-		bool		error = false;
-		Numeric		rem = numeric_mod_opt_error(a, b, &error);
+		ErrorSaveContext escontext = {T_ErrorSaveContext};
+		Numeric		rem = numeric_mod_safe(a, b, (Node *) &escontext);
 
 		init_numerics();
-		result = !error && numeric_compare(rem, numeric_zero) == 0;
+		result = !escontext.error_occurred &&
+			numeric_compare(rem, numeric_zero) == 0;
 	}
 	set_bool(value, result);
 }
@@ -1255,13 +1258,13 @@ fc_expr_get(const char *source)
 											  ALLOCSET_DEFAULT_SIZES);
 		cache_create();
 	}
-	else if (cache_full && MyProc->lxid != cache_lxid)
+	else if (cache_full && FC_MY_LXID() != cache_lxid)
 	{
 		/* no tree handed out in an earlier transaction may still be used */
 		MemoryContextReset(cache_context);
 		cache_create();
 	}
-	cache_lxid = MyProc->lxid;
+	cache_lxid = FC_MY_LXID();
 
 	entry = hash_search(cache, &source, HASH_FIND, NULL);
 	if (entry != NULL)

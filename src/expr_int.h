@@ -24,6 +24,7 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
+#include "compat.h"
 #include "expr.h"
 
 typedef enum FcTokenKind
@@ -71,12 +72,13 @@ extern FcToken *fc_expr_scan(const char *source, int len, int *ntokens);
  * Raise SYNTAX_ERROR with errmsg msg (which may contain one %s, replaced
  * by the quoted token text) and the position of byte offset in errdetail.
  */
-extern void fc_expr_syntax_error(const char *source, int offset, int toklen,
-								 const char *msg) pg_attribute_noreturn();
+pg_noreturn extern void fc_expr_syntax_error(const char *source, int offset,
+											 int toklen, const char *msg);
 /* The same for source that is a "template" (or other what). */
-extern void fc_expr_syntax_error_in(const char *what, const char *source,
-									int offset, int toklen,
-									const char *msg) pg_attribute_noreturn();
+pg_noreturn extern void fc_expr_syntax_error_in(const char *what,
+												const char *source,
+												int offset, int toklen,
+												const char *msg);
 
 typedef enum FcExprKind
 {

@@ -45,6 +45,7 @@
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "engine.h"
 #include "expr.h"
 #include "flowcontrol.h"
@@ -178,7 +179,7 @@ static Jsonb *
 condition_context(FcFiring *f)
 {
 	Jsonb	   *base = fc_engine_context(f->state, f->object);
-	JsonbParseState *ps = NULL;
+	JsonbInState ps = {0};
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
 	JsonbValue	k;
@@ -218,7 +219,8 @@ condition_context(FcFiring *f)
 	v.val.string.len = strlen(f->tg_op);
 	pushJsonbValue(&ps, WJB_KEY, &k);
 	pushJsonbValue(&ps, WJB_VALUE, &v);
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	res = ps.result;
 	return JsonbValueToJsonb(res);
 }
 
@@ -256,7 +258,7 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 		8, {INT8OID, OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, OIDOID, BOOLOID, OIDOID}
 	};
 	Datum		args[8];
-	char		nulls[8] = "        ";
+	char		nulls[] = "        ";
 	List	   *runs = NIL;
 	uint64		i;
 

@@ -64,12 +64,14 @@
 
 #include <signal.h>
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
@@ -90,15 +92,18 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "engine.h"
 #include "flowcontrol.h"
 #include "worker.h"
@@ -535,7 +540,7 @@ drop_would_reach_workers(Oid dboid, bool isTopLevel)
 
 	if (!isTopLevel || IsTransactionBlock() || IsSubTransaction())
 		return false;
-	if (!OidIsValid(dboid) || !pg_database_ownercheck(dboid, GetUserId()))
+	if (!OidIsValid(dboid) || !object_ownercheck(DatabaseRelationId, dboid, GetUserId()))
 		return false;
 	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
 	if (!HeapTupleIsValid(tuple))
@@ -981,6 +986,31 @@ retention_batch(void)
 }
 
 /*
+ * Whether the extension is installed, read from pg_extension itself with
+ * the transaction's catalog snapshot.  Not get_extension_oid(): from
+ * PostgreSQL 18 on it goes through a syscache, and the negative entry left
+ * by an earlier look can outlive our wake-up, because CREATE EXTENSION's
+ * commit callback sets our latch before its cache invalidations are sent.
+ */
+static bool
+extension_installed(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("flowcontrol"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * One unit of work in its own transaction.  Returns the time at which to
  * look again (DT_NOEND: only when woken or after poll_interval); sets
  * *executed, and *more when the last chunk was full (there may be more).
@@ -1001,7 +1031,7 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "flowcontrol worker: continue_flowruns");
 
-	*no_extension = !OidIsValid(get_extension_oid("flowcontrol", true));
+	*no_extension = !extension_installed();
 	if (!*no_extension)
 	{
 		TimestampTz start = GetCurrentTimestamp();

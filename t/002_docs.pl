@@ -50,7 +50,13 @@ for my $page (@pages)
 		&& $node->safe_psql('postgres',
 			"SELECT count(*) FROM pg_available_extensions WHERE name = 'pgtap'") eq '0')
 	{
-		diag("$page needs pgTAP: apt-get install postgresql-15-pgtap");
+		# CI installs it for the host's PostgreSQL (.ci/run); tools/pg-matrix
+		# where the suite has a package
+		SKIP:
+		{
+			skip("$page needs pgTAP (apt-get install postgresql-N-pgtap)", 1);
+		}
+		next;
 	}
 
 	my ($ret, $stdout, $stderr) = $node->psql($db, $sql, on_error_stop => 1);
