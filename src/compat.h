@@ -269,4 +269,15 @@ fc_compat_push_jsonb_value(JsonbInState *st, JsonbIteratorToken seq,
 #define pushJsonbValue(st, seq, jbval) fc_compat_push_jsonb_value(st, seq, jbval)
 #endif
 
+/*
+ * A check hook's "extra": PostgreSQL 16 moved GUC memory into a memory
+ * context, allocated by guc_malloc() and freed by guc_free(); before, the
+ * GUC machinery free()d it.
+ */
+#if PG_VERSION_NUM >= 160000
+#define fc_guc_malloc(size) guc_malloc(LOG, (size))
+#else
+#define fc_guc_malloc(size) malloc(size)
+#endif
+
 #endif							/* FC_COMPAT_H */

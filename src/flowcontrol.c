@@ -36,6 +36,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "engine.h"
 #include "flowcontrol.h"
 #include "worker.h"
@@ -94,7 +95,7 @@ check_time_offset(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("\"flowcontrol.time_offset\" must be an interval, such as '3 days' or '-1 hour'.");
 		return false;
 	}
-	copy = (Interval *) malloc(sizeof(Interval));
+	copy = (Interval *) fc_guc_malloc(sizeof(Interval));
 	if (copy == NULL)
 		return false;
 	*copy = parsed;
@@ -134,7 +135,7 @@ check_retention(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("\"flowcontrol.retention\" must not be negative.");
 		return false;
 	}
-	copy = (Interval *) malloc(sizeof(Interval));
+	copy = (Interval *) fc_guc_malloc(sizeof(Interval));
 	if (copy == NULL)
 		return false;
 	*copy = parsed;
