@@ -265,7 +265,7 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **eda
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
+	volatile bool ok = true;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -766,9 +766,10 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	FcRun	   *result;
 	ErrorData  *edata = NULL;
-	int			start = -1;
-	bool		start_with_continue = false;
-	bool		write = true;
+	/* set inside PG_TRY, read after it: volatile against longjmp clobbers */
+	volatile int start = -1;
+	volatile bool start_with_continue = false;
+	volatile bool write = true;
 
 	if (input->status != FC_STATUS_PENDING && input->status != FC_STATUS_WAITING)
 	{
