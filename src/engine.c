@@ -260,6 +260,25 @@ fc_exec_context(FcExec *exec)
 	return exec->context;
 }
 
+/*
+ * Errors that are not the run's fault, and so must not end it errored:
+ * query cancel, termination and shutdown (class 57); serialization
+ * failures, deadlocks and the rest of class 40 (transaction rollback);
+ * out of memory, disk full and the rest of class 53 (insufficient
+ * resources).  They abort the whole transaction: a session's call fails,
+ * and a worker's unit of work rolls back and is retried after a pause, so
+ * no committed step runs twice.
+ */
+bool
+fc_engine_error_is_transient(int sqlerrcode)
+{
+	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return category == ERRCODE_OPERATOR_INTERVENTION ||
+		category == ERRCODE_TRANSACTION_ROLLBACK ||
+		category == ERRCODE_INSUFFICIENT_RESOURCES;
+}
+
 bool
 fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **edata)
 {
@@ -298,8 +317,7 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, ErrorData **eda
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 
-		/* never swallow query cancel, termination or shutdown */
-		if (ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+		if (fc_engine_error_is_transient(e->sqlerrcode))
 			ReThrowError(e);
 		*edata = e;
 		ok = false;

@@ -129,9 +129,12 @@ extern void fc_engine_check_visible(const FcFlow *flow, const char *what, int64 
  * Run fn(arg) in a subtransaction; with a valid userid, as a hook of that
  * owner (fc_owner_enter: as in a fresh session of the owner), else as the
  * caller.  On error the subtransaction
- * is rolled back and false is returned with *edata set; query cancel and
- * shutdown are re-thrown.  The only catch-and-continue in flowcontrol.
+ * is rolled back and false is returned with *edata set; transient errors
+ * (fc_engine_error_is_transient: cancel, shutdown, serialization failure,
+ * deadlock, out of memory) are re-thrown.  The only catch-and-continue in
+ * flowcontrol.
  */
+extern bool fc_engine_error_is_transient(int sqlerrcode);
 extern bool fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid,
 							  ErrorData **edata);
 

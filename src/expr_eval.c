@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/objectaccess.h"
 #include "catalog/pg_collation.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -896,7 +897,12 @@ filter_registered(const FcFilter *f, JsonbValue *value, const JsonbValue *arg)
 	if (!OidIsValid(fn))
 		unknown_filter(f->name);
 	fc_catalog_check_execute(fn);
+	InvokeFunctionExecuteHook(fn);
 
+	/*
+	 * Both arguments are jsonb values (a JSON null is the jsonb 'null', not
+	 * an SQL NULL): a STRICT filter is always called.
+	 */
 	fmgr_info(fn, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, 2, InvalidOid, NULL, NULL);
 	fcinfo->args[0].value = JsonbPGetDatum(JsonbValueToJsonb(value));
