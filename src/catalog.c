@@ -919,7 +919,11 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 	st->rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), RowExclusiveLock);
 	st->estate = CreateExecutorState();
 	st->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(st->rri, st->rel, 1, NULL, 0);
+	/*
+	 * No range table: index 0 (ExecConstraints' error detail then shows the
+	 * row only to those who may read all of it).
+	 */
+	InitResultRelInfo(st->rri, st->rel, 0, NULL, 0);
 	ExecOpenIndices(st->rri, false);
 	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel), &TTSOpsHeapTuple);
 	st->depth = exec_depth;
@@ -1020,6 +1024,9 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 
 	ExecStoreHeapTuple(tuple, is->slot, false);
+	/* NOT NULL and CHECK constraints, as ExecInsert checks them */
+	if (RelationGetDescr(rel)->constr != NULL)
+		ExecConstraints(is->rri, is->slot, is->estate);
 	simple_table_tuple_insert(is->rel, is->slot);
 	recheck = ExecInsertIndexTuples(is->rri, is->slot, is->estate, false, false, NULL, NIL);
 	list_free(recheck);
@@ -1384,6 +1391,7 @@ load_flow(int64 flow_id)
 	int			n;
 	int		   *last_child;
 	int			last_root = -1;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1397,9 +1405,11 @@ load_flow(int64 flow_id)
 
 	/*
 	 * Built outside the cache context: looking up action types below may
-	 * reset the cache.  fc_catalog_get_flow() moves it in when done.
+	 * reset the cache.  Built under the caller's context, so that an error
+	 * part-way frees it with that context (as plancache builds a plan);
+	 * fc_catalog_get_flow() reparents it to a long-lived context when done.
 	 */
-	cxt = AllocSetContextCreate(TopMemoryContext, "flowcontrol flow",
+	cxt = AllocSetContextCreate(caller_cxt, "flowcontrol flow",
 								ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	flow = palloc0(sizeof(FcFlow));
@@ -1545,6 +1555,8 @@ fc_catalog_get_flow(int64 flow_id)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
+		/* valid for this transaction, freed at its end */
+		MemoryContextSetParent(flow->cxt, TopMemoryContext);
 		stale_flows = lappend(stale_flows, flow->cxt);
 		MemoryContextSwitchTo(old);
 		return flow;
