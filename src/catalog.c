@@ -394,12 +394,29 @@ const char *const fc_outcome_names[] = {
 	"complete", "aborted", "errored", "obsolete", "canceled", NULL
 };
 
+/* each array: one name per enum value, in order, then NULL */
+StaticAssertDecl(lengthof(fc_directive_names) == FC_DIR_SUSPEND_AND_REPEAT + 2,
+				 "fc_directive_names must match FcDirective");
+StaticAssertDecl(lengthof(fc_status_names) == FC_STATUS_DONE + 2,
+				 "fc_status_names must match FcRunStatus");
+StaticAssertDecl(lengthof(fc_outcome_names) == FC_OUTCOME_CANCELED + 2,
+				 "fc_outcome_names must match FcRunOutcome");
+
 #define FC_MAX_ENUM_LABELS 8
 static const char *const *const enum_labels[] = {
 	fc_directive_names, fc_status_names, fc_outcome_names
 };
 static const char *const enum_types[] = {"directive", "run_status", "run_outcome"};
-static Oid	enum_oids[3][FC_MAX_ENUM_LABELS];
+static Oid	enum_oids[lengthof(enum_types)][FC_MAX_ENUM_LABELS];
+
+StaticAssertDecl(lengthof(enum_labels) == FC_ENUM_OUTCOME + 1,
+				 "enum_labels must have an entry for every FcEnumKind");
+StaticAssertDecl(lengthof(enum_types) == FC_ENUM_OUTCOME + 1,
+				 "enum_types must have an entry for every FcEnumKind");
+StaticAssertDecl(lengthof(fc_directive_names) <= FC_MAX_ENUM_LABELS + 1 &&
+				 lengthof(fc_status_names) <= FC_MAX_ENUM_LABELS + 1 &&
+				 lengthof(fc_outcome_names) <= FC_MAX_ENUM_LABELS + 1,
+				 "FC_MAX_ENUM_LABELS too small");
 static uint64 enum_generation = 0;
 
 static void

@@ -70,6 +70,22 @@
 int			fc_max_state_size = 16384;
 int			fc_max_log_size = 16384;
 
+/*
+ * The invariants of the header comment, asserted wherever the engine moves
+ * a run into a state.  (A row edited by hand may break them; executing it
+ * reports that with an ERROR instead.)
+ */
+#define AssertRunDone(run) \
+	Assert((run)->status == FC_STATUS_DONE && \
+		   (run)->outcome != FC_OUTCOME_NONE && (run)->has_done_at)
+#define AssertRunWaiting(run) \
+	Assert((run)->status == FC_STATUS_WAITING && (run)->action_id != 0 && \
+		   ((run)->has_continue_after || (run)->waiting_trigger_id != 0) && \
+		   (run)->outcome == FC_OUTCOME_NONE)
+#define AssertRunPending(run) \
+	Assert((run)->status == FC_STATUS_PENDING && \
+		   (run)->outcome == FC_OUTCOME_NONE && !(run)->has_done_at)
+
 /* Executions in progress in this backend, innermost first. */
 static FcExec *current_exec = NULL;
 
@@ -572,6 +588,7 @@ end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
 	run->outcome = outcome;
 	run->has_done_at = true;
 	run->done_at = fc_now(exec->flow->owner);
+	AssertRunDone(run);
 	MemoryContextSwitchTo(old);
 	/* the engine's own last line: never refused, so the run can end */
 	fc_exec_set_log(exec, NULL, message, false);
@@ -760,6 +777,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 					run->has_continue_after = true;
 					run->continue_after = fc_now(flow->owner);
 				}
+				AssertRunWaiting(run);
 				if (run->has_continue_after)
 					fc_worker_wake_at_commit(run->continue_after);
 				break;
@@ -1085,6 +1103,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 				run->has_done_at = true;
 				run->done_at = claim_now;
 				run->log = fc_log_append(run->log, describe_error(edata));
+				AssertRunDone(run);
 				fc_catalog_write_run(run);
 			}
 			executed++;
@@ -1143,6 +1162,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run->has_done_at = true;
 	run->done_at = fc_now_for_flow(run->flow_id);
 	run->log = fc_log_append(run->log, message);
+	AssertRunDone(run);
 	fc_catalog_write_run(run);
 	return run;
 }
@@ -1204,6 +1224,12 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	run->trigger_id = trigger_id;
 	if (state != NULL)
 		run->state = state;
+#ifdef USE_ASSERT_CHECKING
+	if (action_id != 0)
+		AssertRunWaiting(run);
+	else
+		AssertRunPending(run);
+#endif
 	fc_catalog_write_run(run);
 	fc_worker_wake_at_commit(0);
 	return run;
@@ -1318,6 +1344,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 		run->outcome = FC_OUTCOME_CANCELED;
 		run->has_done_at = true;
 		run->done_at = fc_now_for_flow(run->flow_id);
+		AssertRunDone(run);
 		fc_catalog_write_run(run);
 		canceled++;
 	}
