@@ -9,6 +9,8 @@
  * through fmgr with the run as a flowcontrol.flow_run composite; the INOUT
  * form may change a fixed set of run columns.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -720,8 +722,8 @@ start_flow(FcExec *exec, FcPrepared *p)
 								 run->id, 0, 0, FC_CREATE_CHECK_VISIBLE);
 	if (child == NULL)
 		ereport(NOTICE,
-				(errmsg("flow run for flow " INT64_FORMAT " was not started: a limit of the flow was reached or its object table differs",
-						p->start_flow)));
+				(errmsg("flow run for flow %lld was not started: a limit of the flow was reached or its object table differs",
+						(long long) p->start_flow)));
 	else if (p->immediate)
 		(void) fc_engine_execute_locked(child, FC_DEFAULT_MAX_HOT_LOOP);
 	SPI_finish();
@@ -973,7 +975,7 @@ check_wait_trigger(FcExec *exec, int64 trigger_id)
 	if (fc_trigger_check_wait(trigger_id, exec->flow->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("trigger " INT64_FORMAT " starts flow runs, so no run can wait for it", trigger_id),
+				 errmsg("trigger %lld starts flow runs, so no run can wait for it", (long long) trigger_id),
 				 errhint("Wait for a trigger whose create_flow is false.")));
 }
 

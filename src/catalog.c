@@ -17,47 +17,49 @@
  * with no privileges on them (say, one writing to a table with a flow
  * trigger) can still cause flows to run.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/pg_collation.h"
-#include "utils/fmgroids.h"
-#include "utils/snapmgr.h"
 #include "catalog/dependency.h"
-#include "commands/sequence.h"
-#include "executor/executor.h"
-#include "storage/proc.h"
-#include "utils/resowner.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
-#include "catalog/pg_operator.h"
-#include "access/genam.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
-#include "utils/typcache.h"
-#include "funcapi.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "catalog.h"
 #include "expr.h"
@@ -765,7 +767,7 @@ lock_referenced(FcQuery *q, Oid relid, int64 id, const char *what)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("%s " INT64_FORMAT " does not exist", what, id)));
+				 errmsg("%s %lld does not exist", what, (long long) id)));
 	key_locks[key_lock_next].relid = relid;
 	key_locks[key_lock_next].id = id;
 	key_locks[key_lock_next].subxid = subxid;

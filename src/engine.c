@@ -12,8 +12,10 @@
  * Each action hook runs in its own subtransaction as the flow owner
  * (fc_engine_guarded).  When it fails, its database effects are rolled
  * back, the run ends errored with the action and the error in its log, and
- * the state built by the earlier actions is kept.  Query cancel and
- * shutdown are never caught.
+ * the state built by the earlier actions is kept.  Errors that are not
+ * the run's fault are never caught (fc_engine_error_is_transient): query
+ * cancel and shutdown, serialization failures and deadlocks, out of
+ * memory; they abort the caller's transaction, and the worker retries.
  *
  * Limits: creating a run takes transaction-level advisory locks (own lock
  * tag, so they never collide with the user's advisory locks) on the flow
@@ -31,6 +33,8 @@
  * Invariants: a run with status done has an outcome and done_at; a waiting
  * run has an action and a continue_after or a waiting trigger; pending and
  * waiting runs have no outcome.
+ *
+ * Copyright (c) 2026, flowcontrol developers
  *
  *-------------------------------------------------------------------------
  */
@@ -211,7 +215,7 @@ fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("%s " INT64_FORMAT " does not exist", what, id)));
+			 errmsg("%s %lld does not exist", what, (long long) id)));
 }
 
 Jsonb *
@@ -571,11 +575,12 @@ exec_error_callback(void *arg)
 	FcExec	   *exec = (FcExec *) arg;
 
 	if (exec->current >= 0)
-		errcontext("flow run " INT64_FORMAT ", action " INT64_FORMAT " \"%s\"",
-				   exec->run->id, exec->flow->actions[exec->current].id,
+		errcontext("flow run %lld, action %lld \"%s\"",
+				   (long long) exec->run->id,
+				   (long long) exec->flow->actions[exec->current].id,
 				   exec->flow->actions[exec->current].type->name);
 	else
-		errcontext("flow run " INT64_FORMAT, exec->run->id);
+		errcontext("flow run %lld", (long long) exec->run->id);
 }
 
 static void
@@ -810,14 +815,14 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	if (input->status != FC_STATUS_PENDING && input->status != FC_STATUS_WAITING)
 	{
 		ereport(WARNING,
-				(errmsg("flow run " INT64_FORMAT " is not in a valid state to execute: %s",
-						input->id, fc_status_names[input->status])));
+				(errmsg("flow run %lld is not in a valid state to execute: %s",
+						(long long) input->id, fc_status_names[input->status])));
 		return NULL;
 	}
 	if (find_exec(input->id) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("flow run " INT64_FORMAT " is already executing", input->id)));
+				 errmsg("flow run %lld is already executing", (long long) input->id)));
 
 	flow = fc_catalog_get_flow(input->flow_id);
 	if (flow == NULL)
@@ -958,12 +963,12 @@ fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible)
 	if (find_exec(run_id) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("flow run " INT64_FORMAT " is already executing", run_id)));
+				 errmsg("flow run %lld is already executing", (long long) run_id)));
 	run = fc_catalog_lock_run(run_id, false);
 	if (run == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+				 errmsg("flow run %lld does not exist", (long long) run_id)));
 	if (check_visible)
 		fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
 	return fc_engine_execute_locked(run, max_hot_loop);
@@ -1129,7 +1134,7 @@ lock_visible_run(int64 run_id)
 	if (run == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+				 errmsg("flow run %lld does not exist", (long long) run_id)));
 	fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
 	return run;
 }
@@ -1186,12 +1191,12 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 		if (existing == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+					 errmsg("flow run %lld does not exist", (long long) run_id)));
 		if (check_visible)
 			fc_engine_check_visible(fc_catalog_get_flow(existing->flow_id), "flow run", run_id);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("Cannot reset flow run " INT64_FORMAT ": it is currently executing", run_id)));
+				 errmsg("Cannot reset flow run %lld: it is currently executing", (long long) run_id)));
 	}
 	if (check_visible)
 		fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
@@ -1203,8 +1208,8 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 		if (flow == NULL || fc_flow_action_index(flow, action_id) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("action " INT64_FORMAT " is not an action of flow " INT64_FORMAT,
-							action_id, run->flow_id)));
+					 errmsg("action %lld is not an action of flow %lld",
+							(long long) action_id, (long long) run->flow_id)));
 		run->status = FC_STATUS_WAITING;
 		run->has_continue_after = true;
 		run->continue_after = fc_now_for_flow(run->flow_id);
@@ -1241,8 +1246,8 @@ check_not_executing_here(int64 run_id, const char *what)
 	if (find_exec(run_id) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("cannot %s flow run " INT64_FORMAT ": it is currently executing",
-						what, run_id)));
+				 errmsg("cannot %s flow run %lld: it is currently executing",
+						what, (long long) run_id)));
 }
 
 FcRun *

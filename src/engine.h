@@ -3,6 +3,8 @@
  * engine.h
  *	  Executing flow runs: the directive loop, limits, life-cycle changes.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_ENGINE_H

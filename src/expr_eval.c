@@ -22,6 +22,8 @@
  * transaction uses it, so a tree returned by fc_expr_get() stays valid
  * until the end of the transaction that asked for it.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,8 +37,8 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
-#include "utils/formatting.h"
 #include "utils/fmgrprotos.h"
+#include "utils/formatting.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"

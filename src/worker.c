@@ -23,7 +23,10 @@
  * escapes a unit of work is caught at the top of the loop (sigsetjmp, as
  * in the autovacuum launcher): logged, counted, and followed by a pause
  * (1 s, doubling while errors repeat, at most a minute or poll_interval)
- * before the next unit, never by an exit.
+ * before the next unit, never by an exit.  This is also how a run is
+ * retried after a transient error inside it (a deadlock, a serialization
+ * failure, out of memory), which the engine re-throws rather than ending
+ * the run errored: the unit rolls back and its runs are executed again.
  *
  * Wake-ups: the engine calls fc_worker_wake_at_commit() when it creates,
  * resets or resumes a run (due now) or suspends one with a continue_after.
@@ -61,6 +64,8 @@
  * ProcessUtility hook, run by the dropping backend, sends SIGTERM to the
  * workers of that database and keeps the launcher from starting new ones
  * until the dropping transaction ends.
+ *
+ * Copyright (c) 2026, flowcontrol developers
  *
  *-------------------------------------------------------------------------
  */
