@@ -27,6 +27,13 @@ SELECT delay_until('{"base_date_template": "\"2098-06-30T23:30:00Z\"", "time": "
 SELECT delay_until('{"base_date_template": "\"2098-03-29T07:00:00+01\"", "seconds": 86400, "timezone": "Europe/Berlin"}');
 -- a base without a UTC offset is read in the flow's time zone
 SELECT delay_until('{"base_date_template": "\"2098-01-01 10:00\"", "seconds": 60, "timezone": "Europe/Berlin"}');
+-- a named day is that day in the flow's time zone, not the session's
+SELECT delay_until('{"base_date_template": "\"tomorrow 10:00\"", "timezone": "Pacific/Kiritimati"}')
+	= 'waiting ' || to_char(((date_trunc('day', now() AT TIME ZONE 'Pacific/Kiritimati') + interval '1 day 10 hours')
+		AT TIME ZONE 'Pacific/Kiritimati') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS tomorrow_in_flow_zone;
+-- the session's time zone is left alone, also when the Delay fails
+SELECT delay_until('{"base_date_template": "\"2098-01-01 10:00 nowhere\"", "timezone": "Asia/Tokyo"}');
+SELECT '2098-01-01 10:00'::timestamptz AS session_zone_after_error;
 -- the base may come from the state or the object
 SELECT status, to_char(continue_after AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM flowcontrol.start_flowrun(
 	flowcontrol.define_flow('{"name": "from state", "active": true, "actions": [
@@ -110,6 +117,24 @@ SELECT id AS ur FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name":
 	{"action": "Note", "config": {"what": "after"}}]}')) \gset
 SELECT status, outcome, state, log FROM flowcontrol.flow_run WHERE id = :ur;
 SELECT what, who = current_user AS as_owner, count(*) FROM action_log WHERE run_id = :ur GROUP BY 1, 2 ORDER BY 1;
+
+-- a STRICT action is not called without an object (NULL = continue)
+CREATE FUNCTION strict_note(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive
+LANGUAGE plpgsql STRICT AS $$
+BEGIN
+	INSERT INTO action_log VALUES (run.id, 'strict ' || (obj->>'name'), current_user);
+	RETURN 'abort';
+END
+$$;
+SELECT flowcontrol.register_action('StrictNote', 'strict_note(flowcontrol.flow_run,jsonb,jsonb)');
+SELECT flowcontrol.define_flow('{"name": "strict", "active": true, "actions": [
+	{"action": "StrictNote"}, {"action": "Note", "config": {"what": "after strict"}}]}') AS strict_flow \gset
+CREATE TABLE strict_obj (name text PRIMARY KEY);
+INSERT INTO strict_obj VALUES ('Tom');
+SELECT id AS sr1, status, outcome FROM flowcontrol.start_flowrun(:strict_flow) \gset
+SELECT id AS sr2, status, outcome FROM flowcontrol.start_flowrun(:strict_flow, 'strict_obj', 'Tom') \gset
+SELECT id = :sr1 AS without_object, status, outcome FROM flowcontrol.flow_run WHERE id IN (:sr1, :sr2) ORDER BY id;
+SELECT run_id = :sr1 AS without_object, what FROM action_log WHERE run_id IN (:sr1, :sr2) ORDER BY 1 DESC, 2;
 
 -- a failing action: its own effects roll back, earlier state stays, the log says why
 CREATE FUNCTION fails(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive

@@ -222,6 +222,31 @@ FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust
 			{"action": "RobustLog", "config": {"n": 20000}}]},
 		{"action": "RobustMeasure", "config": {"key": "mem"}}]}'))) AS s(r);
 
+-- a flow that fails to load part-way leaves no memory behind: it is built
+-- under the statement's context and moved to the cache only when complete
+CREATE FUNCTION robust_noop(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE sql AS $$ SELECT 'continue'::flowcontrol.directive $$;
+SELECT flowcontrol.register_action('RobustVanishing', 'robust_noop(flowcontrol.flow_run,jsonb,jsonb)');
+SELECT flowcontrol.define_flow('{"name": "robust vanishing", "active": true,
+	"actions": [{"action": "RobustVanishing"}]}') AS vanishing \gset
+-- replica mode skips the foreign key (and the cache invalidation: reconnect)
+SET session_replication_role = replica;
+DELETE FROM flowcontrol.action_type WHERE name = 'RobustVanishing';
+RESET session_replication_role;
+\c
+SET robust.vanishing = :vanishing;
+DO $$
+BEGIN
+	PERFORM flowcontrol.start_flowrun(current_setting('robust.vanishing')::bigint);
+EXCEPTION WHEN internal_error THEN
+	RAISE NOTICE 'loading failed: %', regexp_replace(SQLERRM, '\d+', 'N');
+END
+$$;
+SELECT count(*) AS leaked_flow_contexts FROM pg_backend_memory_contexts
+WHERE name = 'flowcontrol flow' AND parent = 'TopMemoryContext';
+DELETE FROM flowcontrol.flow WHERE id = :vanishing;
+DROP FUNCTION robust_noop;
+
 DELETE FROM flowcontrol.flow WHERE owner = 'regress_robust'::regrole;
 DROP OWNED BY regress_robust;
 DROP ROLE regress_robust;

@@ -180,3 +180,17 @@ DROP TRIGGER wrong_args ON event;
 CREATE TRIGGER unregistered AFTER INSERT ON event FOR EACH ROW EXECUTE FUNCTION flowcontrol.fire('nobody');
 SELECT try($$INSERT INTO event VALUES (0)$$);
 DROP TRIGGER unregistered ON event;
+
+-- a table trigger's runs are inserted directly, constraints of flow_run checked
+CREATE TABLE checked (id text PRIMARY KEY);
+SELECT flowcontrol.attach_trigger('checked', 'checked_saved', '{INSERT}');
+SELECT flowcontrol.define_flow('{"name": "checked", "active": true, "object_table": "public.checked",
+	"actions": [{"action": "SetStateAction", "config": {"state": {"x": 1}}}],
+	"triggers": [{"trigger_name": "checked_saved"}]}') IS NOT NULL AS defined;
+ALTER TABLE flowcontrol.flow_run ADD CONSTRAINT flow_run_test_check CHECK (object_id <> 'bad');
+INSERT INTO checked VALUES ('good');
+\set VERBOSITY terse
+INSERT INTO checked VALUES ('bad');
+\set VERBOSITY default
+SELECT object_id FROM flowcontrol.flow_run WHERE object_table = 'checked'::regclass ORDER BY 1;
+ALTER TABLE flowcontrol.flow_run DROP CONSTRAINT flow_run_test_check;

@@ -9,11 +9,14 @@
  * through fmgr with the run as a flowcontrol.flow_run composite; the INOUT
  * form may change a fixed set of run columns.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "common/int.h"
@@ -721,8 +724,8 @@ start_flow(FcExec *exec, FcPrepared *p)
 								 run->id, 0, 0, FC_CREATE_CHECK_VISIBLE);
 	if (child == NULL)
 		ereport(NOTICE,
-				(errmsg("flow run for flow " INT64_FORMAT " was not started: a limit of the flow was reached or its object table differs",
-						p->start_flow)));
+				(errmsg("flow run for flow %lld was not started: a limit of the flow was reached or its object table differs",
+						(long long) p->start_flow)));
 	else if (p->immediate)
 		(void) fc_engine_execute_locked(child, FC_DEFAULT_MAX_HOT_LOOP);
 	SPI_finish();
@@ -730,10 +733,48 @@ start_flow(FcExec *exec, FcPrepared *p)
 }
 
 /*
+ * Which special words a base date holds: "now" and "allballs" fix the
+ * instant (or the zone) themselves; "today", "tomorrow" and "yesterday"
+ * name a day, which is the day in the Delay's time zone.  Returns the day
+ * shift of the latter (-1, 0, 1) in *day_shift, and whether one was found.
+ */
+static bool
+base_date_specials(char **field, int *ftype, int nf, bool *fixed_zone,
+				   int *day_shift)
+{
+	bool		has_day = false;
+	int			i;
+
+	*fixed_zone = false;
+	*day_shift = 0;
+	for (i = 0; i < nf; i++)
+	{
+		int			val;
+
+		if (ftype[i] != DTK_STRING && ftype[i] != DTK_SPECIAL)
+			continue;
+		if (DecodeSpecial(i, field[i], &val) != RESERV)
+			continue;
+		if (val == DTK_NOW || val == DTK_ZULU)
+			*fixed_zone = true;
+		else if (val == DTK_TODAY || val == DTK_TOMORROW || val == DTK_YESTERDAY)
+		{
+			has_day = true;
+			*day_shift = val == DTK_TOMORROW ? 1 : val == DTK_YESTERDAY ? -1 : 0;
+		}
+	}
+	return has_day;
+}
+
+/*
  * Parse a base date; false if it is not a date/time.  A date/time without
- * a UTC offset is read in time zone tz (DecodeDateTime reads it in the
- * session's time zone, which is switched for the call and restored on
- * every path).
+ * a UTC offset or zone is read as wall-clock time in time zone tz; the
+ * session's time zone is never switched (nor read, except for "now",
+ * whose instant does not depend on it).
+ *
+ * DecodeDateTime() is first asked for no zone (tzp NULL), which it refuses
+ * when the string names one; such a string is decoded again with its own
+ * offset.  Decoding writes into its fields, so each pass parses afresh.
  */
 static bool
 parse_base_date(const char *str, TimestampTz *result, pg_tz *tz)
@@ -747,24 +788,43 @@ parse_base_date(const char *str, TimestampTz *result, pg_tz *tz)
 	fsec_t		fsec;
 	int			offset;
 	DateTimeErrorExtra extra;
-	pg_tz	   *session_tz = session_timezone;
-	int			rc;
+	bool		fixed_zone;
+	int			day_shift;
+	bool		named_day;
 
 	if (strlen(str) >= MAXDATELEN)
 		return false;
 	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
 		return false;
-	session_timezone = tz;
-	PG_TRY();
+	named_day = base_date_specials(field, ftype, nf, &fixed_zone, &day_shift);
+
+	if (!fixed_zone &&
+		DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, NULL, &extra) == 0)
 	{
-		rc = DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &offset, &extra);
+		if (dtype != DTK_DATE)
+			return false;
+		if (named_day)
+		{
+			/* today in tz, not in the session's time zone */
+			struct pg_tm today;
+			fsec_t		today_fsec;
+			int			today_offset;
+
+			if (timestamp2tm(GetCurrentTransactionStartTimestamp(), &today_offset,
+							 &today, &today_fsec, NULL, tz) != 0)
+				return false;
+			j2date(date2j(today.tm_year, today.tm_mon, today.tm_mday) + day_shift,
+				   &tt.tm_year, &tt.tm_mon, &tt.tm_mday);
+		}
+		offset = DetermineTimeZoneOffset(&tt, tz);
+		return tm2timestamp(&tt, fsec, &offset, result) == 0;
 	}
-	PG_FINALLY();
-	{
-		session_timezone = session_tz;
-	}
-	PG_END_TRY();
-	if (rc != 0 || dtype != DTK_DATE)
+
+	/* the string gives its own zone (or is not a date at all) */
+	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0)
+		return false;
+	if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, &offset, &extra) != 0 ||
+		dtype != DTK_DATE)
 		return false;
 	return tm2timestamp(&tt, fsec, &offset, result) == 0;
 }
@@ -919,7 +979,7 @@ check_wait_trigger(FcExec *exec, int64 trigger_id)
 	if (fc_trigger_check_wait(trigger_id, exec->flow->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("trigger " INT64_FORMAT " starts flow runs, so no run can wait for it", trigger_id),
+				 errmsg("trigger %lld starts flow runs, so no run can wait for it", (long long) trigger_id),
 				 errhint("Wait for a trigger whose create_flow is false.")));
 }
 
@@ -1078,6 +1138,14 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 	fcinfo->args[2].value = JsonbPGetDatum(a->config);
 	fcinfo->args[2].isnull = false;
 
+	/*
+	 * A STRICT function is not called with a NULL argument (the object of a
+	 * run without one): as the executor would, take its result as NULL,
+	 * which like any NULL result means continue.
+	 */
+	if (flinfo.fn_strict && fcinfo->args[1].isnull)
+		return FC_DIR_CONTINUE;
+	InvokeFunctionExecuteHook(fn);
 	result = FunctionCallInvoke(fcinfo);
 	isnull = fcinfo->isnull;
 	if (isnull)

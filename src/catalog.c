@@ -17,47 +17,49 @@
  * with no privileges on them (say, one writing to a table with a flow
  * trigger) can still cause flows to run.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/pg_collation.h"
-#include "utils/fmgroids.h"
-#include "utils/snapmgr.h"
 #include "catalog/dependency.h"
-#include "commands/sequence.h"
-#include "executor/executor.h"
-#include "storage/proc.h"
-#include "utils/resowner.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
-#include "catalog/pg_operator.h"
-#include "access/genam.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
-#include "utils/typcache.h"
-#include "funcapi.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "catalog.h"
 #include "compat.h"
@@ -398,12 +400,29 @@ const char *const fc_outcome_names[] = {
 	"complete", "aborted", "errored", "obsolete", "canceled", NULL
 };
 
+/* each array: one name per enum value, in order, then NULL */
+StaticAssertDecl(lengthof(fc_directive_names) == FC_DIR_SUSPEND_AND_REPEAT + 2,
+				 "fc_directive_names must match FcDirective");
+StaticAssertDecl(lengthof(fc_status_names) == FC_STATUS_DONE + 2,
+				 "fc_status_names must match FcRunStatus");
+StaticAssertDecl(lengthof(fc_outcome_names) == FC_OUTCOME_CANCELED + 2,
+				 "fc_outcome_names must match FcRunOutcome");
+
 #define FC_MAX_ENUM_LABELS 8
 static const char *const *const enum_labels[] = {
 	fc_directive_names, fc_status_names, fc_outcome_names
 };
 static const char *const enum_types[] = {"directive", "run_status", "run_outcome"};
-static Oid	enum_oids[3][FC_MAX_ENUM_LABELS];
+static Oid	enum_oids[lengthof(enum_types)][FC_MAX_ENUM_LABELS];
+
+StaticAssertDecl(lengthof(enum_labels) == FC_ENUM_OUTCOME + 1,
+				 "enum_labels must have an entry for every FcEnumKind");
+StaticAssertDecl(lengthof(enum_types) == FC_ENUM_OUTCOME + 1,
+				 "enum_types must have an entry for every FcEnumKind");
+StaticAssertDecl(lengthof(fc_directive_names) <= FC_MAX_ENUM_LABELS + 1 &&
+				 lengthof(fc_status_names) <= FC_MAX_ENUM_LABELS + 1 &&
+				 lengthof(fc_outcome_names) <= FC_MAX_ENUM_LABELS + 1,
+				 "FC_MAX_ENUM_LABELS too small");
 static uint64 enum_generation = 0;
 
 static void
@@ -753,7 +772,7 @@ lock_referenced(FcQuery *q, Oid relid, int64 id, const char *what)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("%s " INT64_FORMAT " does not exist", what, id)));
+				 errmsg("%s %lld does not exist", what, (long long) id)));
 	key_locks[key_lock_next].relid = relid;
 	key_locks[key_lock_next].id = id;
 	key_locks[key_lock_next].subxid = subxid;
@@ -925,7 +944,11 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 	st->rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), RowExclusiveLock);
 	st->estate = CreateExecutorState();
 	st->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(st->rri, st->rel, 1, NULL, 0);
+	/*
+	 * No range table: index 0 (ExecConstraints' error detail then shows the
+	 * row only to those who may read all of it).
+	 */
+	InitResultRelInfo(st->rri, st->rel, 0, NULL, 0);
 	ExecOpenIndices(st->rri, false);
 	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel), &TTSOpsHeapTuple);
 	st->depth = exec_depth;
@@ -1026,6 +1049,9 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 
 	ExecStoreHeapTuple(tuple, is->slot, false);
+	/* NOT NULL and CHECK constraints, as ExecInsert checks them */
+	if (RelationGetDescr(rel)->constr != NULL)
+		ExecConstraints(is->rri, is->slot, is->estate);
 	simple_table_tuple_insert(is->rel, is->slot);
 	recheck = ExecInsertIndexTuples(is->rri, is->estate, 0, is->slot, NIL, NULL);
 	list_free(recheck);
@@ -1390,6 +1416,7 @@ load_flow(int64 flow_id)
 	int			n;
 	int		   *last_child;
 	int			last_root = -1;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1403,9 +1430,11 @@ load_flow(int64 flow_id)
 
 	/*
 	 * Built outside the cache context: looking up action types below may
-	 * reset the cache.  fc_catalog_get_flow() moves it in when done.
+	 * reset the cache.  Built under the caller's context, so that an error
+	 * part-way frees it with that context (as plancache builds a plan);
+	 * fc_catalog_get_flow() reparents it to a long-lived context when done.
 	 */
-	cxt = AllocSetContextCreate(TopMemoryContext, "flowcontrol flow",
+	cxt = AllocSetContextCreate(caller_cxt, "flowcontrol flow",
 								ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	flow = palloc0(sizeof(FcFlow));
@@ -1551,6 +1580,8 @@ fc_catalog_get_flow(int64 flow_id)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
+		/* valid for this transaction, freed at its end */
+		MemoryContextSetParent(flow->cxt, TopMemoryContext);
 		stale_flows = lappend(stale_flows, flow->cxt);
 		MemoryContextSwitchTo(old);
 		return flow;

@@ -12,8 +12,10 @@
  * Each action hook runs in its own subtransaction as the flow owner
  * (fc_engine_guarded).  When it fails, its database effects are rolled
  * back, the run ends errored with the action and the error in its log, and
- * the state built by the earlier actions is kept.  Query cancel and
- * shutdown are never caught.
+ * the state built by the earlier actions is kept.  Errors that are not
+ * the run's fault are never caught (fc_engine_error_is_transient): query
+ * cancel and shutdown, serialization failures and deadlocks, out of
+ * memory; they abort the caller's transaction, and the worker retries.
  *
  * Limits: creating a run takes transaction-level advisory locks (own lock
  * tag, so they never collide with the user's advisory locks) on the flow
@@ -31,6 +33,8 @@
  * Invariants: a run with status done has an outcome and done_at; a waiting
  * run has an action and a continue_after or a waiting trigger; pending and
  * waiting runs have no outcome.
+ *
+ * Copyright (c) 2026, flowcontrol developers
  *
  *-------------------------------------------------------------------------
  */
@@ -70,6 +74,22 @@
 /* Settings: limits of a run's state and log, in kB */
 int			fc_max_state_size = 16384;
 int			fc_max_log_size = 16384;
+
+/*
+ * The invariants of the header comment, asserted wherever the engine moves
+ * a run into a state.  (A row edited by hand may break them; executing it
+ * reports that with an ERROR instead.)
+ */
+#define AssertRunDone(run) \
+	Assert((run)->status == FC_STATUS_DONE && \
+		   (run)->outcome != FC_OUTCOME_NONE && (run)->has_done_at)
+#define AssertRunWaiting(run) \
+	Assert((run)->status == FC_STATUS_WAITING && (run)->action_id != 0 && \
+		   ((run)->has_continue_after || (run)->waiting_trigger_id != 0) && \
+		   (run)->outcome == FC_OUTCOME_NONE)
+#define AssertRunPending(run) \
+	Assert((run)->status == FC_STATUS_PENDING && \
+		   (run)->outcome == FC_OUTCOME_NONE && !(run)->has_done_at)
 
 /* Executions in progress in this backend, innermost first. */
 static FcExec *current_exec = NULL;
@@ -196,7 +216,7 @@ fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("%s " INT64_FORMAT " does not exist", what, id)));
+			 errmsg("%s %lld does not exist", what, (long long) id)));
 }
 
 Jsonb *
@@ -262,6 +282,25 @@ fc_exec_context(FcExec *exec)
 	return exec->context;
 }
 
+/*
+ * Errors that are not the run's fault, and so must not end it errored:
+ * query cancel, termination and shutdown (class 57); serialization
+ * failures, deadlocks and the rest of class 40 (transaction rollback);
+ * out of memory, disk full and the rest of class 53 (insufficient
+ * resources).  They abort the whole transaction: a session's call fails,
+ * and a worker's unit of work rolls back and is retried after a pause, so
+ * no committed step runs twice.
+ */
+bool
+fc_engine_error_is_transient(int sqlerrcode)
+{
+	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return category == ERRCODE_OPERATOR_INTERVENTION ||
+		category == ERRCODE_TRANSACTION_ROLLBACK ||
+		category == ERRCODE_INSUFFICIENT_RESOURCES;
+}
+
 bool
 fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 				  ErrorData **edata)
@@ -304,8 +343,7 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 
-		/* never swallow query cancel, termination or shutdown */
-		if (ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+		if (fc_engine_error_is_transient(e->sqlerrcode))
 			ReThrowError(e);
 		*edata = e;
 		ok = false;
@@ -543,11 +581,12 @@ exec_error_callback(void *arg)
 	FcExec	   *exec = (FcExec *) arg;
 
 	if (exec->current >= 0)
-		errcontext("flow run " INT64_FORMAT ", action " INT64_FORMAT " \"%s\"",
-				   exec->run->id, exec->flow->actions[exec->current].id,
+		errcontext("flow run %lld, action %lld \"%s\"",
+				   (long long) exec->run->id,
+				   (long long) exec->flow->actions[exec->current].id,
 				   exec->flow->actions[exec->current].type->name);
 	else
-		errcontext("flow run " INT64_FORMAT, exec->run->id);
+		errcontext("flow run %lld", (long long) exec->run->id);
 }
 
 static void
@@ -560,6 +599,7 @@ end_run(FcExec *exec, FcRunOutcome outcome, const char *message)
 	run->outcome = outcome;
 	run->has_done_at = true;
 	run->done_at = fc_now(exec->flow->owner);
+	AssertRunDone(run);
 	MemoryContextSwitchTo(old);
 	/* the engine's own last line: never refused, so the run can end */
 	fc_exec_set_log(exec, NULL, message, false);
@@ -749,6 +789,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 					run->has_continue_after = true;
 					run->continue_after = fc_now(flow->owner);
 				}
+				AssertRunWaiting(run);
 				if (run->has_continue_after)
 					fc_worker_wake_at_commit(run->continue_after);
 				break;
@@ -773,6 +814,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	FcRun	   *result;
 	ErrorData  *edata = NULL;
+	/* set inside PG_TRY, read after it: volatile against longjmp clobbers */
 	volatile int start = -1;
 	volatile bool start_with_continue = false;
 	volatile bool write = true;
@@ -780,14 +822,14 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	if (input->status != FC_STATUS_PENDING && input->status != FC_STATUS_WAITING)
 	{
 		ereport(WARNING,
-				(errmsg("flow run " INT64_FORMAT " is not in a valid state to execute: %s",
-						input->id, fc_status_names[input->status])));
+				(errmsg("flow run %lld is not in a valid state to execute: %s",
+						(long long) input->id, fc_status_names[input->status])));
 		return NULL;
 	}
 	if (find_exec(input->id) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("flow run " INT64_FORMAT " is already executing", input->id)));
+				 errmsg("flow run %lld is already executing", (long long) input->id)));
 
 	flow = fc_catalog_get_flow(input->flow_id);
 	if (flow == NULL)
@@ -928,12 +970,12 @@ fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible)
 	if (find_exec(run_id) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("flow run " INT64_FORMAT " is already executing", run_id)));
+				 errmsg("flow run %lld is already executing", (long long) run_id)));
 	run = fc_catalog_lock_run(run_id, false);
 	if (run == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+				 errmsg("flow run %lld does not exist", (long long) run_id)));
 	if (check_visible)
 		fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
 	return fc_engine_execute_locked(run, max_hot_loop);
@@ -1073,6 +1115,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 				run->has_done_at = true;
 				run->done_at = claim_now;
 				run->log = fc_log_append(run->log, describe_error(edata));
+				AssertRunDone(run);
 				fc_catalog_write_run(run);
 			}
 			executed++;
@@ -1151,7 +1194,7 @@ lock_visible_run(int64 run_id)
 	if (run == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+				 errmsg("flow run %lld does not exist", (long long) run_id)));
 	fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
 	return run;
 }
@@ -1184,6 +1227,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run->has_done_at = true;
 	run->done_at = fc_now_for_flow(run->flow_id);
 	run->log = fc_log_append(run->log, message);
+	AssertRunDone(run);
 	fc_catalog_write_run(run);
 	return run;
 }
@@ -1207,12 +1251,12 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 		if (existing == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("flow run " INT64_FORMAT " does not exist", run_id)));
+					 errmsg("flow run %lld does not exist", (long long) run_id)));
 		if (check_visible)
 			fc_engine_check_visible(fc_catalog_get_flow(existing->flow_id), "flow run", run_id);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("Cannot reset flow run " INT64_FORMAT ": it is currently executing", run_id)));
+				 errmsg("Cannot reset flow run %lld: it is currently executing", (long long) run_id)));
 	}
 	if (check_visible)
 		fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
@@ -1224,8 +1268,8 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 		if (flow == NULL || fc_flow_action_index(flow, action_id) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("action " INT64_FORMAT " is not an action of flow " INT64_FORMAT,
-							action_id, run->flow_id)));
+					 errmsg("action %lld is not an action of flow %lld",
+							(long long) action_id, (long long) run->flow_id)));
 		run->status = FC_STATUS_WAITING;
 		run->has_continue_after = true;
 		run->continue_after = fc_now_for_flow(run->flow_id);
@@ -1245,6 +1289,12 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	run->trigger_id = trigger_id;
 	if (state != NULL)
 		run->state = state;
+#ifdef USE_ASSERT_CHECKING
+	if (action_id != 0)
+		AssertRunWaiting(run);
+	else
+		AssertRunPending(run);
+#endif
 	fc_catalog_write_run(run);
 	fc_worker_wake_at_commit(0);
 	return run;
@@ -1256,8 +1306,8 @@ check_not_executing_here(int64 run_id, const char *what)
 	if (find_exec(run_id) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("cannot %s flow run " INT64_FORMAT ": it is currently executing",
-						what, run_id)));
+				 errmsg("cannot %s flow run %lld: it is currently executing",
+						what, (long long) run_id)));
 }
 
 FcRun *
@@ -1359,6 +1409,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 		run->outcome = FC_OUTCOME_CANCELED;
 		run->has_done_at = true;
 		run->done_at = fc_now_for_flow(run->flow_id);
+		AssertRunDone(run);
 		fc_catalog_write_run(run);
 		canceled++;
 	}

@@ -3,6 +3,8 @@
  * engine.h
  *	  Executing flow runs: the directive loop, limits, life-cycle changes.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_ENGINE_H
@@ -139,10 +141,13 @@ extern void fc_engine_check_visible(const FcFlow *flow, const char *what, int64 
  * Run fn(arg) in a subtransaction; with a valid userid, as that owner:
  * when fn runs SQL of anyone's (runs_sql), as in a fresh session of the
  * owner (fc_owner_enter), else only as the owner (fc_owner_become);
- * without a userid, as the caller.  On error the subtransaction
- * is rolled back and false is returned with *edata set; query cancel and
- * shutdown are re-thrown.  The only catch-and-continue in flowcontrol.
+ * without a userid, as the caller.  On error the subtransaction is rolled
+ * back and false is returned with *edata set; transient errors
+ * (fc_engine_error_is_transient: cancel, shutdown, serialization failure,
+ * deadlock, out of memory) are re-thrown.  The only catch-and-continue in
+ * flowcontrol.
  */
+extern bool fc_engine_error_is_transient(int sqlerrcode);
 extern bool fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 							  ErrorData **edata);
 

@@ -22,10 +22,13 @@
  * transaction uses it, so a tree returned by fc_expr_get() stays valid
  * until the end of the transaction that asked for it.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/objectaccess.h"
 #include "catalog/pg_collation.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -34,8 +37,8 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
-#include "utils/formatting.h"
 #include "utils/fmgrprotos.h"
+#include "utils/formatting.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -899,7 +902,12 @@ filter_registered(const FcFilter *f, JsonbValue *value, const JsonbValue *arg)
 	if (!OidIsValid(fn))
 		unknown_filter(f->name);
 	fc_catalog_check_execute(fn);
+	InvokeFunctionExecuteHook(fn);
 
+	/*
+	 * Both arguments are jsonb values (a JSON null is the jsonb 'null', not
+	 * an SQL NULL): a STRICT filter is always called.
+	 */
 	fmgr_info(fn, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, 2, InvalidOid, NULL, NULL);
 	fcinfo->args[0].value = JsonbPGetDatum(JsonbValueToJsonb(value));

@@ -23,7 +23,10 @@
  * escapes a unit of work is caught at the top of the loop (sigsetjmp, as
  * in the autovacuum launcher): logged, counted, and followed by a pause
  * (1 s, doubling while errors repeat, at most a minute or poll_interval)
- * before the next unit, never by an exit.
+ * before the next unit, never by an exit.  This is also how a run is
+ * retried after a transient error inside it (a deadlock, a serialization
+ * failure, out of memory), which the engine re-throws rather than ending
+ * the run errored: the unit rolls back and its runs are executed again.
  *
  * Wake-ups: the engine calls fc_worker_wake_at_commit() when it creates,
  * resets or resumes a run (due now) or suspends one with a continue_after.
@@ -39,10 +42,14 @@
  * uncommitted unit: a run is never lost and no committed step runs twice.
  * The launcher uses short transactions for its catalog look-ups only.
  *
- * Locks: FcWorkerShared.mutex (a spinlock) protects every field of the
- * shared state; it is held only to copy or update a few fields, never
- * across a call that can error or sleep.  SetLatch() and kill() are called
- * after releasing it.
+ * Locks: FcWorkerShared.lock, the LWLock of the named tranche
+ * "flowcontrol workers", protects every field of the shared state.  It is
+ * held to copy or update fields (loops over at most FC_MAX_WORKERS slots,
+ * copying a few kilobytes), never across a call that can raise an error,
+ * sleep or wait for another lock; SetLatch() and kill(SIGTERM) are called
+ * after releasing it, and timestamps are read before taking it.  The one
+ * system call under it is slot_claim()'s kill(pid, 0) probe, which must be
+ * atomic with taking the slot.  Shared mode where nothing is written.
  *
  * Invariants: a slot's pid is set by the process that owns it and cleared
  * by that process's on_shmem_exit callback (a crash resets all of shared
@@ -57,6 +64,8 @@
  * ProcessUtility hook, run by the dropping backend, sends SIGTERM to the
  * workers of that database and keeps the launcher from starting new ones
  * until the dropping transaction ends.
+ *
+ * Copyright (c) 2026, flowcontrol developers
  *
  *-------------------------------------------------------------------------
  */
@@ -88,7 +97,6 @@
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -117,6 +125,9 @@
 #define FC_ERROR_PAUSE_MS		1000
 #define FC_ERROR_PAUSE_MAX_MS	60000
 #define FC_LAST_ERROR_LEN		256
+/* upper bound of flowcontrol.max_workers; sizes the arrays below */
+#define FC_MAX_WORKERS			64
+#define FC_LWLOCK_TRANCHE		"flowcontrol workers"
 
 /* settings */
 bool		fc_enabled = true;
@@ -153,6 +164,9 @@ static const char *const fc_state_names[] = {
 	"waiting for a background worker slot"
 };
 
+StaticAssertDecl(lengthof(fc_state_names) == FC_WS_NO_BGW_SLOT + 1,
+				 "fc_state_names must have an entry for every FcWorkerState");
+
 /* One process's state, as shown by flowcontrol.workers. */
 typedef struct FcWorkerSlot
 {
@@ -169,7 +183,7 @@ typedef struct FcWorkerSlot
 
 typedef struct FcWorkerShared
 {
-	slock_t		mutex;
+	LWLock	   *lock;			/* protects everything here; see above */
 	Oid			database;		/* the workers' database, once one connected */
 	Oid			dropping_database;	/* DROP DATABASE of it in progress */
 	int			nworkers;
@@ -210,7 +224,7 @@ void
 fc_worker_define_settings(void)
 {
 	DefineCustomIntVariable("flowcontrol.batch_size",
-							"Maximum number of runs a background worker executes in one transaction.",
+							gettext_noop("Maximum number of runs a background worker executes in one transaction."),
 							NULL,
 							&fc_batch_size,
 							1000, 1, 100000,
@@ -218,7 +232,7 @@ fc_worker_define_settings(void)
 							0,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("flowcontrol.enabled",
-							 "Whether the background workers execute runnable flow runs.",
+							 gettext_noop("Whether the background workers execute runnable flow runs."),
 							 NULL,
 							 &fc_enabled,
 							 true,
@@ -226,7 +240,7 @@ fc_worker_define_settings(void)
 							 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("flowcontrol.poll_interval",
-							"Longest time a background worker sleeps without looking for work.",
+							gettext_noop("Longest time a background worker sleeps without looking for work."),
 							NULL,
 							&fc_poll_interval,
 							10000, 1, 3600000,
@@ -241,7 +255,7 @@ fc_worker_define_settings(void)
 	if (process_shared_preload_libraries_in_progress)
 	{
 		DefineCustomStringVariable("flowcontrol.database",
-								   "Database in which the background workers execute flow runs.",
+								   gettext_noop("Database in which the background workers execute flow runs."),
 								   NULL,
 								   &fc_database,
 								   "postgres",
@@ -249,15 +263,15 @@ fc_worker_define_settings(void)
 								   0,
 								   NULL, NULL, NULL);
 		DefineCustomIntVariable("flowcontrol.max_workers",
-								"Number of background workers executing flow runs.",
+								gettext_noop("Number of background workers executing flow runs."),
 								NULL,
 								&fc_max_workers,
-								1, 0, 64,
+								1, 0, FC_MAX_WORKERS,
 								PGC_POSTMASTER,
 								0,
 								NULL, NULL, NULL);
 		DefineCustomStringVariable("flowcontrol.role",
-								   "Role as which the background workers connect; empty means the bootstrap superuser.",
+								   gettext_noop("Role as which the background workers connect; empty means the bootstrap superuser."),
 								   NULL,
 								   &fc_role,
 								   "",
@@ -285,6 +299,7 @@ worker_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(worker_shmem_size());
+	RequestNamedLWLockTranche(FC_LWLOCK_TRANCHE, 1);
 }
 
 static void
@@ -300,8 +315,9 @@ worker_shmem_startup(void)
 	if (!found)
 	{
 		memset(fc_shared, 0, worker_shmem_size());
-		SpinLockInit(&fc_shared->mutex);
+		fc_shared->lock = &(GetNamedLWLockTranche(FC_LWLOCK_TRANCHE))->lock;
 		fc_shared->nworkers = fc_max_workers;
+		Assert(fc_shared->nworkers <= FC_MAX_WORKERS);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -310,10 +326,11 @@ worker_shmem_startup(void)
 static void
 slot_set(FcWorkerState state, TimestampTz next_wakeup)
 {
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	Assert(my_slot->pid == MyProcPid);
 	my_slot->state = state;
 	my_slot->next_wakeup = next_wakeup;
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 }
 
 /* on_shmem_exit: give the slot back. */
@@ -322,13 +339,13 @@ slot_release(int code, Datum arg)
 {
 	if (fc_shared == NULL || my_slot == NULL)
 		return;
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	if (my_slot->pid == MyProcPid)
 	{
 		my_slot->pid = 0;
 		my_slot->latch = NULL;
 	}
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	my_slot = NULL;
 }
 
@@ -337,14 +354,17 @@ static bool
 slot_claim(FcWorkerSlot *slot)
 {
 	bool		ok = false;
+	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&fc_shared->mutex);
+	Assert(my_slot == NULL);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	/* a slot whose process is gone (launcher restart) is free */
 	if (slot->pid == 0 || (slot->pid != MyProcPid && kill(slot->pid, 0) != 0))
 	{
 		slot->pid = MyProcPid;
 		slot->latch = MyLatch;
 		slot->state = FC_WS_STARTING;
-		slot->started_at = GetCurrentTimestamp();
+		slot->started_at = now;
 		slot->next_wakeup = DT_NOEND;
 		slot->last_wakeup = 0;
 		slot->runs_executed = 0;
@@ -352,7 +372,7 @@ slot_claim(FcWorkerSlot *slot)
 		slot->last_error[0] = '\0';
 		ok = true;
 	}
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	if (ok)
 	{
 		my_slot = slot;
@@ -379,7 +399,7 @@ wake_workers(TimestampTz wake_at)
 	bool		covered = false;
 	int			i;
 
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	if (fc_shared->database == MyDatabaseId)
 	{
 		for (i = 0; i < fc_shared->nworkers; i++)
@@ -404,7 +424,7 @@ wake_workers(TimestampTz wake_at)
 			fc_shared->workers[best].next_wakeup = wake_at;
 		}
 	}
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	if (latch != NULL)
 		SetLatch(latch);
 }
@@ -419,7 +439,7 @@ wake_peer(void)
 	Latch	   *latch = NULL;
 	int			i;
 
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < fc_shared->nworkers; i++)
 	{
 		FcWorkerSlot *w = &fc_shared->workers[i];
@@ -432,7 +452,7 @@ wake_peer(void)
 			break;
 		}
 	}
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	if (latch != NULL)
 		SetLatch(latch);
 }
@@ -441,17 +461,17 @@ wake_peer(void)
 static void
 wake_all(void)
 {
-	Latch	   *latches[65];
+	Latch	   *latches[FC_MAX_WORKERS + 1];
 	int			n = 0;
 	int			i;
 
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	if (fc_shared->launcher.pid != 0)
 		latches[n++] = fc_shared->launcher.latch;
 	for (i = 0; i < fc_shared->nworkers && n < lengthof(latches); i++)
 		if (fc_shared->workers[i].pid != 0)
 			latches[n++] = fc_shared->workers[i].latch;
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	for (i = 0; i < n; i++)
 		SetLatch(latches[i]);
 }
@@ -460,9 +480,9 @@ static void
 end_drop_guard(void)
 {
 	drop_guard_pending = false;
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	fc_shared->dropping_database = InvalidOid;
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	wake_all();
 }
 
@@ -561,14 +581,14 @@ static void
 stop_workers_for_drop(const char *dbname, bool isTopLevel)
 {
 	Oid			dboid = get_database_oid(dbname, true);
-	pid_t		pids[64];
+	pid_t		pids[FC_MAX_WORKERS];
 	int			n = 0;
 	int			i;
 	bool		ours = false;
 
 	if (!drop_would_reach_workers(dboid, isTopLevel))
 		return;
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	if (fc_shared->database == dboid)
 	{
 		ours = true;
@@ -577,7 +597,7 @@ stop_workers_for_drop(const char *dbname, bool isTopLevel)
 			if (fc_shared->workers[i].pid != 0)
 				pids[n++] = fc_shared->workers[i].pid;
 	}
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	if (!ours)
 		return;
 	ensure_xact_callback();
@@ -585,8 +605,9 @@ stop_workers_for_drop(const char *dbname, bool isTopLevel)
 	for (i = 0; i < n; i++)
 		(void) kill(pids[i], SIGTERM);
 	ereport(DEBUG1,
-			(errmsg("terminating %d flowcontrol worker(s) for DROP DATABASE \"%s\"",
-					n, dbname)));
+			(errmsg_plural("terminating %d flowcontrol worker for DROP DATABASE \"%s\"",
+						   "terminating %d flowcontrol workers for DROP DATABASE \"%s\"",
+						   n, n, dbname)));
 }
 
 static void
@@ -680,10 +701,11 @@ launcher_set_state(FcWorkerState state, bool log_change, const char *detail)
 {
 	FcWorkerState old;
 
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	Assert(my_slot->pid == MyProcPid);
 	old = my_slot->state;
 	my_slot->state = state;
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	if (old != state && log_change)
 		ereport(LOG,
 				(errmsg("flowcontrol launcher: %s", detail)));
@@ -771,9 +793,9 @@ launcher_pass(FcLauncherSlot *slots)
 	bool		role_ok;
 	int			i;
 
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_SHARED);
 	dropping = fc_shared->dropping_database;
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 
 	for (i = 0; i < fc_shared->nworkers; i++)
 	{
@@ -792,9 +814,9 @@ launcher_pass(FcLauncherSlot *slots)
 			else
 			{
 				ls->failures++;
-				SpinLockAcquire(&fc_shared->mutex);
+				LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 				my_slot->errors++;
-				SpinLockRelease(&fc_shared->mutex);
+				LWLockRelease(fc_shared->lock);
 			}
 			ls->not_before = ls->failures == 0 ? 0 :
 				TimestampTzPlusMilliseconds(now,
@@ -805,9 +827,9 @@ launcher_pass(FcLauncherSlot *slots)
 		{
 			bool		taken;
 
-			SpinLockAcquire(&fc_shared->mutex);
+			LWLockAcquire(fc_shared->lock, LW_SHARED);
 			taken = fc_shared->workers[i].pid != 0;
-			SpinLockRelease(&fc_shared->mutex);
+			LWLockRelease(fc_shared->lock);
 			/* a worker left over from before a launcher restart */
 			if (!taken)
 				need = true;
@@ -852,9 +874,9 @@ launcher_pass(FcLauncherSlot *slots)
 
 		if (ls->handle != NULL)
 			continue;
-		SpinLockAcquire(&fc_shared->mutex);
+		LWLockAcquire(fc_shared->lock, LW_SHARED);
 		taken = fc_shared->workers[i].pid != 0;
-		SpinLockRelease(&fc_shared->mutex);
+		LWLockRelease(fc_shared->lock);
 		if (taken)
 			continue;
 		if (ls->not_before > now)
@@ -900,6 +922,7 @@ fc_worker_launcher_main(Datum main_arg)
 	{
 		long		sleep_ms;
 		TimestampTz now;
+		TimestampTz next;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -912,10 +935,12 @@ fc_worker_launcher_main(Datum main_arg)
 		sleep_ms = launcher_pass(slots);
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(loop_cxt);
-		SpinLockAcquire(&fc_shared->mutex);
+		next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sleep_ms);
+		LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+		Assert(my_slot->pid == MyProcPid);
 		my_slot->last_wakeup = now;
-		my_slot->next_wakeup = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sleep_ms);
-		SpinLockRelease(&fc_shared->mutex);
+		my_slot->next_wakeup = next;
+		LWLockRelease(fc_shared->lock);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms, PG_WAIT_EXTENSION);
@@ -1098,6 +1123,7 @@ static void
 worker_recover(MemoryContext loop_cxt)
 {
 	ErrorData  *edata;
+	char		last_error[FC_LAST_ERROR_LEN];
 
 	/* since not using PG_TRY, reset the error stack by hand */
 	error_context_stack = NULL;
@@ -1114,11 +1140,13 @@ worker_recover(MemoryContext loop_cxt)
 	pgstat_report_wait_end();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
-	SpinLockAcquire(&fc_shared->mutex);
+	/* measure and cut the message before taking the lock */
+	strlcpy(last_error, edata->message ? edata->message : "", FC_LAST_ERROR_LEN);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	Assert(my_slot->pid == MyProcPid);
 	my_slot->errors++;
-	strlcpy(my_slot->last_error, edata->message ? edata->message : "",
-			FC_LAST_ERROR_LEN);
-	SpinLockRelease(&fc_shared->mutex);
+	memcpy(my_slot->last_error, last_error, FC_LAST_ERROR_LEN);
+	LWLockRelease(fc_shared->lock);
 
 	MemoryContextSwitchTo(TopMemoryContext);
 	FlushErrorState();
@@ -1135,9 +1163,9 @@ exit_if_database_dropped(void)
 {
 	Oid			dropping;
 
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_SHARED);
 	dropping = fc_shared->dropping_database;
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 	if (dropping == MyDatabaseId)
 	{
 		ereport(LOG,
@@ -1172,9 +1200,9 @@ fc_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(fc_database,
 										 fc_role[0] != '\0' ? fc_role : NULL, 0);
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	fc_shared->database = MyDatabaseId;
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext,
 									 "flowcontrol worker loop",
@@ -1210,9 +1238,9 @@ fc_worker_main(Datum main_arg)
 		MemoryContextSwitchTo(loop_cxt);
 
 		now = GetCurrentTimestamp();
-		SpinLockAcquire(&fc_shared->mutex);
+		LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 		my_slot->last_wakeup = now;
-		SpinLockRelease(&fc_shared->mutex);
+		LWLockRelease(fc_shared->lock);
 
 		if (now < pause_until)
 		{
@@ -1246,13 +1274,14 @@ fc_worker_main(Datum main_arg)
 			else
 				logged_no_extension = false;
 			now = GetCurrentTimestamp();
-			SpinLockAcquire(&fc_shared->mutex);
+			LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+			Assert(my_slot->pid == MyProcPid);
 			my_slot->runs_executed += executed;
 			my_slot->state = state;
 			/* waiting for the extension: a commit's wake-up is welcome */
 			my_slot->next_wakeup = no_extension ? DT_NOEND :
 				Min(next, TimestampTzPlusMilliseconds(now, fc_poll_interval));
-			SpinLockRelease(&fc_shared->mutex);
+			LWLockRelease(fc_shared->lock);
 			if (more)
 				wake_peer();
 		}
@@ -1277,6 +1306,7 @@ status_row(ReturnSetInfo *rsinfo, int index, const FcWorkerSlot *s)
 
 	values[0] = Int32GetDatum(index);
 	values[1] = Int32GetDatum((int32) s->pid);
+	Assert(s->state >= 0 && s->state < lengthof(fc_state_names));
 	values[2] = CStringGetTextDatum(fc_state_names[s->state]);
 	values[3] = Int64GetDatum(s->runs_executed);
 	values[4] = Int64GetDatum(s->errors);
@@ -1308,14 +1338,14 @@ flowcontrol__worker_status(PG_FUNCTION_ARGS)
 	if (fc_shared == NULL)
 		PG_RETURN_VOID();
 
-	/* copy under the spinlock, build tuples after releasing it */
+	/* copy under the lock, build tuples after releasing it */
 	n = fc_shared->nworkers + 1;
 	copy = palloc(sizeof(FcWorkerSlot) * n);
-	SpinLockAcquire(&fc_shared->mutex);
+	LWLockAcquire(fc_shared->lock, LW_SHARED);
 	copy[0] = fc_shared->launcher;
 	for (i = 1; i < n; i++)
 		copy[i] = fc_shared->workers[i - 1];
-	SpinLockRelease(&fc_shared->mutex);
+	LWLockRelease(fc_shared->lock);
 
 	for (i = 0; i < n; i++)
 		if (copy[i].pid != 0)
