@@ -36,7 +36,10 @@ SELECT status, to_char(continue_after AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') 
 SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\""}');
 SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\"", "action_if_past": "abort"}');
 SELECT delay_until('{"seconds": -1, "action_if_past": "suspend"}') ~ '^waiting ' AS suspended_now;
-SELECT delay_until('{"seconds": -1, "action_if_past": "enter"}') AS enter_continues;
+SELECT delay_until('{"seconds": -1, "action_if_past": "enter"}') ~ '^done \d' AS enter_continues;
+-- as in the seed, continue_after keeps the computed time even when it is
+-- past: a suspended run is due at once
+SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\"", "action_if_past": "suspend"}');
 -- bad bases
 SELECT delay_until('{"base_date_template": "\"next tuesday-ish\""}');
 SELECT delay_until('{"base_date_template": "42"}');

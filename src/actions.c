@@ -848,10 +848,11 @@ delay(FcExec *exec, FcPrepared *p)
 
 	due = fc_delay_compute(base, p->months, p->seconds, p->weekday,
 						   p->has_time, p->hour, p->minute, p->second, tz);
-	if (due <= now)
-		return p->action_if_past;
+	/* as in the seed: the computed time is kept even when it is past */
 	exec->run->has_continue_after = true;
 	exec->run->continue_after = due;
+	if (due < now)
+		return p->action_if_past;
 	return FC_DIR_SUSPEND;
 }
 

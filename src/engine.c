@@ -455,7 +455,12 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		(void) OidInputFunctionCall(infunc, (char *) object_id, ioparam, -1);
 	}
 
-	if (OidIsValid(flow->object_table) && flow->object_table != object_table)
+	/*
+	 * As in the seed, the flow's table is checked only against an object
+	 * that is given: a run without an object is created for any flow.
+	 */
+	if (OidIsValid(flow->object_table) && OidIsValid(object_table) &&
+		flow->object_table != object_table)
 		return NULL;
 
 	/*
