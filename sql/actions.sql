@@ -43,7 +43,7 @@ SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\"", "action_i
 -- bad bases
 SELECT delay_until('{"base_date_template": "\"next tuesday-ish\""}');
 SELECT delay_until('{"base_date_template": "42"}');
-SELECT log FROM flowcontrol.flow_run WHERE outcome = 'errored' ORDER BY id DESC LIMIT 1;
+SELECT untimed(log) AS log FROM flowcontrol.flow_run WHERE outcome = 'errored' ORDER BY id DESC LIMIT 1;
 
 -- StartFlowAction: a child run, executed at once, without the parent's state
 SELECT flowcontrol.define_flow('{"name": "child", "active": true, "max_concurrent": 1, "actions": [
@@ -83,7 +83,7 @@ SELECT state FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "f
 	{"action": "ForLoopAction", "config": {"start": 2, "end": 8, "step": 3}, "children": [
 		{"action": "UpdateStateAction", "config": {"state": {"seen": "seen|default:\"\"|add:\"x\""}, "evaluate": true}}]}]}'));
 -- the loop counter removed by an action is an error
-SELECT outcome, log ~ 'loop variable "k" is missing from the state' AS logged
+SELECT outcome, untimed(log) ~ 'loop variable "k" is missing from the state' AS logged
 FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "for", "active": true, "actions": [
 	{"action": "ForLoopAction", "config": {"var_name": "k", "end": 3}, "children": [
 		{"action": "SetStateAction", "config": {"state": {}}}]}]}'));
@@ -111,7 +111,7 @@ SELECT flowcontrol.register_action('Counter', 'counter(flowcontrol.flow_run,json
 SELECT id AS ur FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "user", "active": true, "actions": [
 	{"action": "Counter", "children": [{"action": "Note", "config": {"what": "inside"}}]},
 	{"action": "Note", "config": {"what": "after"}}]}')) \gset
-SELECT status, outcome, state, log FROM flowcontrol.flow_run WHERE id = :ur;
+SELECT status, outcome, state, untimed(log) AS log FROM flowcontrol.flow_run WHERE id = :ur;
 SELECT what, who = current_user AS as_owner, count(*) FROM action_log WHERE run_id = :ur GROUP BY 1, 2 ORDER BY 1;
 
 -- a failing action: its own effects roll back, earlier state stays, the log says why
@@ -128,18 +128,18 @@ SELECT id AS fr FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name":
 	{"action": "Note", "config": {"what": "kept"}},
 	{"action": "Fails"},
 	{"action": "UpdateStateAction", "config": {"state": {"after": true}}}]}')) \gset
-SELECT status, outcome, state, regexp_replace(log, '\(\d+\)', '(N)') AS log FROM flowcontrol.flow_run WHERE id = :fr;
+SELECT status, outcome, state, regexp_replace(untimed(log), '\(\d+\)', '(N)') AS log FROM flowcontrol.flow_run WHERE id = :fr;
 SELECT what FROM action_log WHERE run_id = :fr ORDER BY what;
 
 -- an expression error at run time errors the run
-SELECT outcome, regexp_replace(log, '\(\d+\)', '(N)') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "bad filter", "active": true, "actions": [
+SELECT outcome, regexp_replace(untimed(log), '\(\d+\)', '(N)') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "bad filter", "active": true, "actions": [
 	{"action": "IfAction", "config": {"condition": "x|no_such_filter"}}]}'));
 
 -- an INOUT action may not change other columns of the run
 CREATE FUNCTION meddles(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb, OUT directive flowcontrol.directive)
 LANGUAGE plpgsql AS $$ BEGIN run.status := 'done'; END $$;
 SELECT flowcontrol.register_action('Meddles', 'meddles(flowcontrol.flow_run,jsonb,jsonb)');
-SELECT outcome, regexp_replace(log, '\(\d+\)', '(N)') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+SELECT outcome, regexp_replace(untimed(log), '\(\d+\)', '(N)') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
 	'{"name": "meddling", "active": true, "actions": [{"action": "Meddles"}]}'));
 
 -- a dropped function
@@ -148,7 +148,7 @@ LANGUAGE sql AS $$ SELECT 'continue'::flowcontrol.directive $$;
 SELECT flowcontrol.register_action('Gone', 'gone(flowcontrol.flow_run,jsonb,jsonb)');
 SELECT flowcontrol.define_flow('{"name": "missing", "active": true, "actions": [{"action": "Gone"}]}') AS missing \gset
 DROP FUNCTION gone;
-SELECT outcome, regexp_replace(log, '\(\d+\)', '(N)') AS log FROM flowcontrol.start_flowrun(:missing);
+SELECT outcome, regexp_replace(untimed(log), '\(\d+\)', '(N)') AS log FROM flowcontrol.start_flowrun(:missing);
 
 -- an action may act on its own run: the log line and the outcome take effect
 CREATE FUNCTION self_service(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive
@@ -170,13 +170,13 @@ BEGIN
 END
 $$;
 SELECT flowcontrol.register_action('SelfLogInout', 'self_log_inout(flowcontrol.flow_run,jsonb,jsonb)');
-SELECT log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+SELECT untimed(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
 	'{"name": "self inout", "active": true, "actions": [{"action": "SelfLogInout"}]}'), state => '{}');
-SELECT status, outcome, log, state FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "self", "active": true, "actions": [
+SELECT status, outcome, untimed(log) AS log, state FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "self", "active": true, "actions": [
 	{"action": "SelfService"}, {"action": "SelfService", "config": {"then": "cancel"}},
 	{"action": "UpdateStateAction", "config": {"state": {"not": "reached"}}}]}'));
 CREATE FUNCTION reenter(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive
 LANGUAGE plpgsql AS $$ BEGIN PERFORM flowcontrol.execute_flowrun(run.id); RETURN 'continue'; END $$;
 SELECT flowcontrol.register_action('Reenter', 'reenter(flowcontrol.flow_run,jsonb,jsonb)');
-SELECT outcome, regexp_replace(log, '(run |\()\d+', '\1N', 'g') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+SELECT outcome, regexp_replace(untimed(log), '(run |\()\d+', '\1N', 'g') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
 	'{"name": "reenter", "active": true, "actions": [{"action": "Reenter"}]}'));

@@ -1,7 +1,7 @@
 -- Executing runs: the seed's engine scenarios, life-cycle functions and
 -- continue_flowruns().  Runs are shown without timestamps.
 CREATE VIEW run AS
-	SELECT id, status, outcome, state, log, action_id IS NOT NULL AS has_action,
+	SELECT id, status, outcome, state, untimed(log) AS log, action_id IS NOT NULL AS has_action,
 		   continue_after IS NOT NULL AS has_continue_after, repeat_action,
 		   waiting_trigger_id IS NOT NULL AS waits_for_trigger
 	FROM flowcontrol.flow_run;
@@ -25,7 +25,7 @@ SELECT flowcontrol.define_flow('{"name": "hot", "active": true, "actions": [
 	{"action": "WhileLoopAction", "config": {"condition": "True"}, "children": [
 		{"action": "UpdateStateAction", "config": {"state": {"i": "i|default:0|add:1"}, "evaluate": true}}]}]}') AS hot_flow \gset
 SELECT id AS hot_run FROM flowcontrol.create_flowrun(:hot_flow) \gset
-SELECT status, outcome, state, log ~ '^Loop times 5 exceeded in flow run at UpdateStateAction \(\d+\)\.$' AS logged
+SELECT status, outcome, state, untimed(log) ~ '^Loop times 5 exceeded in flow run at UpdateStateAction \(\d+\)\.$' AS logged
 FROM flowcontrol.execute_flowrun(:hot_run, 5);
 -- a loop action is entered once and returned to once per round: a loop of
 -- 1000 rounds fits the default limit of 1000
@@ -70,10 +70,10 @@ SELECT flowcontrol.define_flow('{"name": "greet", "active": true, "condition": "
 SELECT status, outcome, state FROM flowcontrol.start_flowrun(:greet, 'customer', '1');
 SELECT id AS bob_run FROM flowcontrol.create_flowrun(:greet, 'customer', '2') \gset
 DELETE FROM customer WHERE id = 2;
-SELECT status, outcome, log FROM flowcontrol.execute_flowrun(:bob_run);
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.execute_flowrun(:bob_run);
 -- flow condition false: obsolete
 INSERT INTO customer VALUES (3, 'Eve', false);
-SELECT status, outcome, log FROM flowcontrol.start_flowrun(:greet, 'customer', '3');
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.start_flowrun(:greet, 'customer', '3');
 -- a flow bound to a table takes no other objects (NULL, not an error); as in
 -- the seed, a run without an object is created all the same
 UPDATE flowcontrol.flow SET object_table = 'customer' WHERE id = :greet;
@@ -160,11 +160,17 @@ SELECT status, action_id IS NOT NULL AS has_action, continue_after IS NOT NULL A
 FROM flowcontrol.resume_flowrun(:paused);
 
 -- ending runs by hand, and the log
-SELECT status, outcome, log FROM flowcontrol.discard_flowrun(:paused, 'no longer needed');
-SELECT status, outcome, log FROM flowcontrol.append_log(:paused, 'second line');
-SELECT log FROM flowcontrol.append_log(:paused, '');
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.discard_flowrun(:paused, 'no longer needed');
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.append_log(:paused, 'second line');
+SELECT untimed(log) AS log FROM flowcontrol.append_log(:paused, '');
+-- every line carries its time: now(), in UTC, whatever the session's time zone
+SET TimeZone = 'America/New_York';
+SELECT log = format(E'%1$s no longer needed\n%1$s second line',
+					to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00"')) AS timed_lines
+FROM flowcontrol.flow_run WHERE id = :paused;
+RESET TimeZone;
 SELECT status, outcome FROM flowcontrol.abort_flowrun((flowcontrol.create_flowrun(:delayed)).id);
-SELECT status, outcome, log FROM flowcontrol.error_flowrun((flowcontrol.create_flowrun(:delayed)).id, 'broken');
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.error_flowrun((flowcontrol.create_flowrun(:delayed)).id, 'broken');
 SELECT status, outcome FROM flowcontrol.cancel_flowrun((flowcontrol.create_flowrun(:delayed)).id);
 SELECT outcome FROM flowcontrol.cancel_flowrun(:paused) AS already_done_kept;
 
@@ -202,4 +208,4 @@ UPDATE flowcontrol.flow_run SET continue_after = now() WHERE id = :broken;
 SELECT try(format('SELECT flowcontrol.execute_flowrun(%s)', :broken));
 -- continue_flowruns records such a failure on the run and goes on
 SELECT flowcontrol.continue_flowruns();
-SELECT status, outcome, log FROM run WHERE id = :broken;
+SELECT status, outcome, untimed(log) AS log FROM run WHERE id = :broken;

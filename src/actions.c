@@ -1154,7 +1154,9 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 					if (*added == '\n')
 						added++;
 				}
-				fc_exec_set_log(exec, out->log ? out->log : "", added, true);
+				/* those lines carry their times already */
+				fc_exec_set_log(exec, fc_log_append(out->log ? out->log : "", added),
+								NULL, true);
 			}
 		}
 		return d;
