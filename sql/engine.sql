@@ -173,6 +173,9 @@ SELECT status, outcome FROM flowcontrol.abort_flowrun((flowcontrol.create_flowru
 SELECT status, outcome, untimed(log) AS log FROM flowcontrol.error_flowrun((flowcontrol.create_flowrun(:delayed)).id, 'broken');
 SELECT status, outcome FROM flowcontrol.cancel_flowrun((flowcontrol.create_flowrun(:delayed)).id);
 SELECT outcome FROM flowcontrol.cancel_flowrun(:paused) AS already_done_kept;
+-- pausing or resuming a run that is done warns, as execute_flowrun does
+SELECT status, outcome FROM flowcontrol.pause_flowrun(:paused);
+SELECT status, outcome FROM flowcontrol.resume_flowrun(:paused);
 
 -- get_context
 SELECT flowcontrol.get_context(r, '{"id": 1}') FROM flowcontrol.flow_run r WHERE id = :rep;

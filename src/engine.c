@@ -1267,6 +1267,16 @@ check_not_executing_here(int64 run_id, const char *what)
 						what, run_id)));
 }
 
+/* pausing or resuming a run that is done changes nothing: say so */
+static void
+warn_if_done(const FcRun *run, const char *verb)
+{
+	if (run->status == FC_STATUS_DONE)
+		ereport(WARNING,
+				(errmsg("flow run " INT64_FORMAT " is not in a valid state to %s: %s",
+						run->id, verb, fc_status_names[run->status])));
+}
+
 FcRun *
 fc_engine_pause(int64 run_id)
 {
@@ -1274,6 +1284,7 @@ fc_engine_pause(int64 run_id)
 
 	check_not_executing_here(run_id, "pause");
 	run = lock_visible_run(run_id);
+	warn_if_done(run, "pause");
 	if (run->status == FC_STATUS_PENDING || run->status == FC_STATUS_WAITING)
 	{
 		run->status = FC_STATUS_PAUSED;
@@ -1289,6 +1300,7 @@ fc_engine_resume(int64 run_id)
 
 	check_not_executing_here(run_id, "resume");
 	run = lock_visible_run(run_id);
+	warn_if_done(run, "resume");
 	if (run->status == FC_STATUS_PAUSED)
 	{
 		if (run->action_id != 0 && (run->has_continue_after || run->waiting_trigger_id != 0))
