@@ -499,7 +499,8 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("Cannot start a flow run for an inactive flow"),
-				 errdetail("Flow " INT64_FORMAT " \"%s\" is not active.", flow->id, flow->name)));
+				 errdetail("Flow " INT64_FORMAT " \"%s\" is not active.", flow->id, flow->name),
+				 errhint("Activate it with flowcontrol.activate_flow(" INT64_FORMAT ").", flow->id)));
 
 	if (OidIsValid(object_table) != (object_id != NULL))
 		ereport(ERROR,
