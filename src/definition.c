@@ -839,9 +839,10 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 /*
  * Run one of the install script's internal functions (a kept plan of a
  * SELECT returning bigint) as the caller, and return its result.  An error
- * it raises is re-thrown without the CONTEXT lines of the PL/pgSQL
- * functions and SQL statements it went through: they name internals, not
- * the user's input, and errors here name what was wrong in the input.
+ * it raises is raised again without the CONTEXT lines of the PL/pgSQL
+ * functions and SQL statements it went through (they name internals, not
+ * the user's input; errors here name what was wrong in the input), with
+ * the caller's own context.  Query cancel and shutdown are re-thrown.
  */
 static int64
 call_internal(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
@@ -875,12 +876,19 @@ call_internal(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+			PG_RE_THROW();
 		FlushErrorState();
-		edata->context = NULL;
-		edata->cursorpos = 0;
-		edata->internalpos = 0;
-		edata->internalquery = NULL;
-		ReThrowError(edata);
+		/* raised afresh here: the callers' context lines are added again */
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg_internal("%s", edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0,
+				 edata->schema_name ? err_generic_string(PG_DIAG_SCHEMA_NAME, edata->schema_name) : 0,
+				 edata->table_name ? err_generic_string(PG_DIAG_TABLE_NAME, edata->table_name) : 0,
+				 edata->column_name ? err_generic_string(PG_DIAG_COLUMN_NAME, edata->column_name) : 0,
+				 edata->constraint_name ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, edata->constraint_name) : 0));
 	}
 	PG_END_TRY();
 	return result;

@@ -1205,10 +1205,13 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	if (state != NULL)
 		fc_engine_check_state_size(state);
 
-	/* a run executing anywhere (this session included) holds its lock */
+	/*
+	 * A run executing anywhere (this session included) holds its lock; a
+	 * row left "running" counts as executing too, as in the seed.
+	 */
 	if (find_exec(run_id) == NULL)
 		run = fc_catalog_lock_run(run_id, true);
-	if (run == NULL)
+	if (run == NULL || run->status == FC_STATUS_RUNNING)
 	{
 		FcRun	   *existing = fc_catalog_read_run(run_id);
 
