@@ -280,12 +280,14 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 	if (builtin)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("Action %s is built in and cannot be unregistered", name)));
+				 errmsg("action \"%s\" is built in and cannot be unregistered", name)));
 	check_registration_owner("action", name, owner);
 	if (uses > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("Action %s is still used by " INT64_FORMAT " flow action(s)", name, uses),
+				 errmsg_plural("action \"%s\" is still used by " INT64_FORMAT " flow action",
+							   "action \"%s\" is still used by " INT64_FORMAT " flow actions",
+							   uses, name, uses),
 				 errhint("Delete those flow actions first.")));
 
 	fc_catalog_exec(&delete_q, &arg, NULL, 0);
@@ -401,11 +403,11 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	if (name == NULL || name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Filter name cannot be empty")));
+				 errmsg("filter name cannot be empty")));
 	if (strlen(name) > FC_MAX_NAME_LENGTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("Filter name is too long, must be less than %d characters",
+				 errmsg("filter name is too long, must be less than %d characters",
 						FC_MAX_NAME_LENGTH + 1)));
 	for (p = name; *p; p++)
 	{
@@ -419,7 +421,7 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	if (fc_expr_is_builtin_filter(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("Filter %s is built in", name)));
+				 errmsg("filter \"%s\" is built in", name)));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -447,7 +449,7 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	if (registry_has(&exists_q, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("Filter %s is already registered", name)));
+				 errmsg("filter \"%s\" is already registered", name)));
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(format_procedure_qualified(fn));
 	values[2] = ObjectIdGetDatum(GetUserId());
