@@ -33,6 +33,7 @@ SELECT status, to_char(continue_after AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') 
 		{"action": "DelayAction", "config": {"base_date_template": "due", "seconds": 60}}]}'),
 	state => '{"due": "2099-12-31 23:00:00+00"}');
 -- already past: action_if_past decides
+-- seed: test_actions.py::test_delay_is_in_past (and seed_actions.sql)
 SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\""}');
 SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\"", "action_if_past": "abort"}');
 SELECT delay_until('{"seconds": -1, "action_if_past": "suspend"}') ~ '^waiting ' AS suspended_now;
@@ -41,6 +42,7 @@ SELECT delay_until('{"seconds": -1, "action_if_past": "enter"}') ~ '^done \d' AS
 -- past: a suspended run is due at once
 SELECT delay_until('{"base_date_template": "\"2000-01-01T00:00:00Z\"", "action_if_past": "suspend"}');
 -- bad bases
+-- seed: test_actions.py::test_delay_bad_base_template
 SELECT delay_until('{"base_date_template": "\"next tuesday-ish\""}');
 SELECT delay_until('{"base_date_template": "42"}');
 SELECT untimed(log) AS log FROM flowcontrol.flow_run WHERE outcome = 'errored' ORDER BY id DESC LIMIT 1;
@@ -57,6 +59,7 @@ SELECT id AS parent_run, state FROM flowcontrol.start_flowrun(:parent, 'pet', 'R
 SELECT flow_id = :child AS is_child, parent_run_id = :parent_run AS linked, status, outcome, state, object_id
 FROM flowcontrol.flow_run WHERE parent_run_id = :parent_run;
 -- passing state, not the object, not immediate; and the limit of the child flow
+-- seed: test_actions.py::test_start_flow_action, test_flow.py::test_start_flow_action_limit
 UPDATE flowcontrol.flow SET max_concurrent = 0 WHERE id = :child;
 SELECT flowcontrol.define_flow(format('{"name": "parent 2", "active": true, "actions": [
 	{"action": "SetStateAction", "config": {"state": {"i": 1}}},
@@ -83,12 +86,14 @@ SELECT state FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "f
 	{"action": "ForLoopAction", "config": {"start": 2, "end": 8, "step": 3}, "children": [
 		{"action": "UpdateStateAction", "config": {"state": {"seen": "seen|default:\"\"|add:\"x\""}, "evaluate": true}}]}]}'));
 -- the loop counter removed by an action is an error
+-- seed: test_actions.py::test_forloop_missing_var
 SELECT outcome, untimed(log) ~ 'loop variable "k" is missing from the state' AS logged
 FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "for", "active": true, "actions": [
 	{"action": "ForLoopAction", "config": {"var_name": "k", "end": 3}, "children": [
 		{"action": "SetStateAction", "config": {"state": {}}}]}]}'));
 
 -- user actions: the plain form, the INOUT form, return hooks, NULL = continue
+-- seed: test_flow.py::test_action_return_none
 CREATE TABLE action_log (run_id bigint, what text, who text);
 CREATE FUNCTION note(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive
 LANGUAGE plpgsql AS $$
@@ -115,6 +120,7 @@ SELECT status, outcome, state, untimed(log) AS log FROM flowcontrol.flow_run WHE
 SELECT what, who = current_user AS as_owner, count(*) FROM action_log WHERE run_id = :ur GROUP BY 1, 2 ORDER BY 1;
 
 -- a failing action: its own effects roll back, earlier state stays, the log says why
+-- seed: test_flow.py::test_action_exception
 CREATE FUNCTION fails(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -10,7 +10,13 @@
  * superuser) can take a registration back.  Flows, actions and triggers
  * are written by users directly or through define_flow()/add_action(),
  * under row-level security; the BEFORE ROW trigger here validates each row
- * (expressions, action configs, tree shape) with the seed's messages.
+ * (expressions as validate_expression() does, action configs, tree shape,
+ * object tables) with the seed's messages, naming where the error is.
+ * define_flow() and add_action() call the install script's PL/pgSQL through
+ * call_internal(), which raises its errors afresh without the internals'
+ * CONTEXT lines; define_flow() checks each action and condition first
+ * (_check_action, _check_condition) so that errors name their place in the
+ * document.
  *
  *-------------------------------------------------------------------------
  */
