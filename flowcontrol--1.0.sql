@@ -719,6 +719,11 @@ AS 'MODULE_PATHNAME', 'flowcontrol__check_action' LANGUAGE C CALLED ON NULL INPU
 COMMENT ON FUNCTION flowcontrol._check_action(text, jsonb, text)
 	IS 'internal: checks an action of a flow document, naming its place in errors';
 
+CREATE FUNCTION flowcontrol._check_trigger(trigger_name text, location text) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol__check_trigger' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._check_trigger(text, text)
+	IS 'internal: checks that a trigger of a flow document names a registered trigger, naming its place in errors';
+
 CREATE FUNCTION flowcontrol._check_condition(condition text, location text) RETURNS void
 AS 'MODULE_PATHNAME', 'flowcontrol__check_condition' LANGUAGE C CALLED ON NULL INPUT;
 COMMENT ON FUNCTION flowcontrol._check_condition(text, text)
@@ -857,6 +862,7 @@ BEGIN
 			IF flowcontrol._typed(t, 'trigger_name', 'string', what) IS NULL THEN
 				RAISE EXCEPTION 'key "trigger_name" is required in %', what USING ERRCODE = 'invalid_parameter_value';
 			END IF;
+			PERFORM flowcontrol._check_trigger(t OPERATOR(pg_catalog.->>) 'trigger_name', what);
 			PERFORM flowcontrol._check_condition(
 				flowcontrol._typed(t, 'condition', 'string', what) OPERATOR(pg_catalog.#>>) '{}', what);
 			INSERT INTO flowcontrol.trigger (trigger_name, flow_id, create_flow, condition, active_at)

@@ -72,6 +72,9 @@ INSERT INTO flowcontrol.flow (name, condition) VALUES ('de restored', 'x|restore
 SELECT try($$INSERT INTO flowcontrol.flow (name, condition) VALUES ('de restored', 'x|')$$);
 RESET check_function_bodies;
 
+-- an unregistered trigger: the seed's message, and where it is
+SELECT flowcontrol.define_flow('{"name": "de no trigger", "triggers": [{"trigger_name": "de_event"}, {"trigger_name": "de_no_event"}]}');
+
 -- an unregistered action: the seed's message, where it is, and close names
 SELECT flowcontrol.define_flow('{"name": "de typo", "actions": [{"action": "IfActon"}]}');
 SELECT flowcontrol.define_flow('{"name": "de short", "actions": [{"action": "IfAction", "children": [{"action": "Delay"}]}]}');

@@ -259,7 +259,7 @@ key_error_callback(void *arg)
  * kept.  Query cancel and shutdown are re-thrown as they are.
  */
 void
-fc_rethrow_placed(const char *prefix, const char *suffix)
+fc_actions_rethrow_placed(const char *prefix, const char *suffix)
 {
 	ErrorData  *edata = CopyErrorData();
 
@@ -305,7 +305,7 @@ check_config_expression(const char *action, const char *key, const char *source,
 	{
 		MemoryContextSwitchTo(cxt);
 		config_error_placed = true;
-		fc_rethrow_placed(psprintf("invalid %s in config key \"%s\" of %s at %s",
+		fc_actions_rethrow_placed(psprintf("invalid %s in config key \"%s\" of %s at %s",
 								   template ? "template" :
 								   strcmp(key, "condition") == 0 ? "condition" : "expression",
 								   key, action, validate_where), NULL);
@@ -577,7 +577,7 @@ fc_actions_validate_config(const char *action, bool builtin, Jsonb *config,
 		if (config_error_placed)
 			PG_RE_THROW();
 		MemoryContextSwitchTo(cxt);
-		fc_rethrow_placed(NULL, psprintf("at %s", where));
+		fc_actions_rethrow_placed(NULL, psprintf("at %s", where));
 	}
 	PG_END_TRY();
 	validate_where = NULL;

@@ -28,7 +28,7 @@ extern void fc_actions_validate_config(const char *action, bool builtin, Jsonb *
  * In a PG_CATCH block (memory context restored): re-throw the error with
  * "PREFIX: message" or "message SUFFIX" as its message.
  */
-extern void fc_rethrow_placed(const char *prefix, const char *suffix) pg_attribute_noreturn();
+extern void fc_actions_rethrow_placed(const char *prefix, const char *suffix) pg_attribute_noreturn();
 
 /*
  * Call an action's run hook (returning = false) or return hook (true) and

@@ -491,7 +491,7 @@ check_expression(const char *source, const char *what)
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(cxt);
-		fc_rethrow_placed(psprintf("invalid condition %s", what), NULL);
+		fc_actions_rethrow_placed(psprintf("invalid condition %s", what), NULL);
 	}
 	PG_END_TRY();
 }
@@ -579,6 +579,32 @@ flowcontrol__check_action(PG_FUNCTION_ARGS)
 	check_action(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 				 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
 				 text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * _check_trigger(trigger_name text, location text): a trigger of a flow
+ * document ("triggers[0]") names a registered trigger.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol__check_trigger);
+Datum
+flowcontrol__check_trigger(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	bool		exists;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_VOID();
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	spi_connect();
+	exists = fc_registry_trigger_exists(name);
+	SPI_finish();
+	if (!exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Trigger %s is not registered", name),
+				 errdetail("The trigger is at %s.", text_to_cstring(PG_GETARG_TEXT_PP(1))),
+				 errhint("Register it with flowcontrol.register_trigger() or flowcontrol.attach_trigger().")));
 	PG_RETURN_VOID();
 }
 
@@ -745,7 +771,10 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 	if (name == NULL || !fc_registry_trigger_exists(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Trigger %s is not registered", name ? name : "(null)")));
+				 errmsg("Trigger %s is not registered", name ? name : "(null)"),
+				 errdetail("The trigger is trigger " INT64_FORMAT " of flow " INT64_FORMAT ".",
+						   id_column(td, tuple, "id"), id_column(td, tuple, "flow_id")),
+				 errhint("Register it with flowcontrol.register_trigger() or flowcontrol.attach_trigger().")));
 	SPI_finish();
 	fc_trigger_check_binding(td, tuple, name);
 
