@@ -676,12 +676,12 @@ COMMENT ON FUNCTION flowcontrol.detach_trigger(regclass, text) IS 'removes the t
 -- Defining flows
 ---------------------------------------------------------------------------
 
-CREATE FUNCTION flowcontrol.add_action(
+CREATE FUNCTION flowcontrol._add_action(
 	flow_id bigint,
 	action text,
-	config jsonb DEFAULT '{}',
-	parent_id bigint DEFAULT NULL,
-	description text DEFAULT '')
+	config jsonb,
+	parent_id bigint,
+	description text)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -689,23 +689,51 @@ AS $$
 DECLARE
 	new_id bigint;
 BEGIN
-	IF add_action.flow_id IS NULL OR NOT EXISTS (
-		SELECT FROM flowcontrol.flow f WHERE f.id OPERATOR(pg_catalog.=) add_action.flow_id) THEN
-		RAISE EXCEPTION 'flow % does not exist', add_action.flow_id USING ERRCODE = 'undefined_object';
+	IF _add_action.flow_id IS NULL OR NOT EXISTS (
+		SELECT FROM flowcontrol.flow f WHERE f.id OPERATOR(pg_catalog.=) _add_action.flow_id) THEN
+		RAISE EXCEPTION 'flow % does not exist', _add_action.flow_id USING ERRCODE = 'undefined_object';
 	END IF;
 	INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description)
-	VALUES (add_action.flow_id, add_action.parent_id,
+	VALUES (_add_action.flow_id, _add_action.parent_id,
 			(SELECT coalesce(max(s.position) OPERATOR(pg_catalog.+) 1, 0)
 			 FROM flowcontrol.flow_action s
-			 WHERE s.flow_id OPERATOR(pg_catalog.=) add_action.flow_id
-			   AND s.parent_id IS NOT DISTINCT FROM add_action.parent_id),
-			add_action.action, coalesce(add_action.config, '{}'), coalesce(add_action.description, ''))
+			 WHERE s.flow_id OPERATOR(pg_catalog.=) _add_action.flow_id
+			   AND s.parent_id IS NOT DISTINCT FROM _add_action.parent_id),
+			_add_action.action, coalesce(_add_action.config, '{}'), coalesce(_add_action.description, ''))
 	RETURNING a.id INTO new_id;
 	RETURN new_id;
 END
 $$;
+COMMENT ON FUNCTION flowcontrol._add_action(bigint, text, jsonb, bigint, text)
+	IS 'internal: add_action() without its error handling';
+
+-- C, so that its errors reach the caller without the CONTEXT lines of
+-- _add_action() and the INSERT it runs.
+CREATE FUNCTION flowcontrol.add_action(
+	flow_id bigint,
+	action text,
+	config jsonb DEFAULT '{}',
+	parent_id bigint DEFAULT NULL,
+	description text DEFAULT '')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'flowcontrol_add_action' LANGUAGE C CALLED ON NULL INPUT;
 COMMENT ON FUNCTION flowcontrol.add_action(bigint, text, jsonb, bigint, text)
 	IS 'appends an action as the last child of parent_id (or as the last root action); returns its id';
+
+CREATE FUNCTION flowcontrol._check_action(action text, config jsonb, location text) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol__check_action' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._check_action(text, jsonb, text)
+	IS 'internal: checks an action of a flow document, naming its place in errors';
+
+CREATE FUNCTION flowcontrol._check_trigger(trigger_name text, location text) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol__check_trigger' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._check_trigger(text, text)
+	IS 'internal: checks that a trigger of a flow document names a registered trigger, naming its place in errors';
+
+CREATE FUNCTION flowcontrol._check_condition(condition text, location text) RETURNS void
+AS 'MODULE_PATHNAME', 'flowcontrol__check_condition' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._check_condition(text, text)
+	IS 'internal: checks a condition of a flow document, naming its place in errors';
 
 CREATE FUNCTION flowcontrol._check_keys(doc jsonb, what text, allowed text[])
 RETURNS void
@@ -769,6 +797,8 @@ BEGIN
 		IF flowcontrol._typed(item, 'action', 'string', what) IS NULL THEN
 			RAISE EXCEPTION 'key "action" is required in %', what USING ERRCODE = 'invalid_parameter_value';
 		END IF;
+		PERFORM flowcontrol._check_action(item OPERATOR(pg_catalog.->>) 'action',
+										  coalesce(flowcontrol._typed(item, 'config', 'object', what), '{}'), what);
 		INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description)
 		VALUES (_define_actions.flow_id, _define_actions.parent_id, i,
 				item OPERATOR(pg_catalog.->>) 'action',
@@ -812,6 +842,10 @@ BEGIN
 		END IF;
 	END LOOP;
 
+	PERFORM flowcontrol._check_condition(
+		flowcontrol._typed(d, 'condition', 'string', 'flow definition') OPERATOR(pg_catalog.#>>) '{}',
+		'flow definition');
+
 	INSERT INTO flowcontrol.flow AS f (name, description, active_at, max_concurrent, max_per_object,
 									   max_concurrent_per_object, object_table, condition)
 	VALUES (d OPERATOR(pg_catalog.->>) 'name',
@@ -834,6 +868,9 @@ BEGIN
 			IF flowcontrol._typed(t, 'trigger_name', 'string', what) IS NULL THEN
 				RAISE EXCEPTION 'key "trigger_name" is required in %', what USING ERRCODE = 'invalid_parameter_value';
 			END IF;
+			PERFORM flowcontrol._check_trigger(t OPERATOR(pg_catalog.->>) 'trigger_name', what);
+			PERFORM flowcontrol._check_condition(
+				flowcontrol._typed(t, 'condition', 'string', what) OPERATOR(pg_catalog.#>>) '{}', what);
 			INSERT INTO flowcontrol.trigger (trigger_name, flow_id, create_flow, condition, active_at)
 			VALUES (t OPERATOR(pg_catalog.->>) 'trigger_name', new_id,
 					coalesce((flowcontrol._typed(t, 'create_flow', 'boolean', what))::boolean, true),
@@ -847,16 +884,12 @@ END
 $$;
 COMMENT ON FUNCTION flowcontrol._define_flow(jsonb, regclass) IS 'internal: define_flow() once object_table is resolved';
 
--- Without SET search_path, so that "object_table" is looked up in the
--- caller's search path; everything here is schema-qualified.
+-- C, so that its errors reach the caller without the CONTEXT lines of the
+-- internal functions; "object_table" is looked up in the caller's search
+-- path.
 CREATE FUNCTION flowcontrol.define_flow(definition jsonb)
 RETURNS bigint
-LANGUAGE sql
-AS $$
-	SELECT flowcontrol._define_flow($1,
-		CASE WHEN pg_catalog.jsonb_typeof($1 OPERATOR(pg_catalog.->) 'object_table') OPERATOR(pg_catalog.=) 'string'
-			 THEN ($1 OPERATOR(pg_catalog.->>) 'object_table')::pg_catalog.regclass END)
-$$;
+AS 'MODULE_PATHNAME', 'flowcontrol_define_flow' LANGUAGE C CALLED ON NULL INPUT;
 COMMENT ON FUNCTION flowcontrol.define_flow(jsonb) IS 'creates a whole flow (actions and triggers) from one JSON document; returns its id';
 
 CREATE FUNCTION flowcontrol._export_actions(flow_id bigint, parent_id bigint)

@@ -59,6 +59,7 @@ SELECT active_at = now() AS active_now, updated_at = now() AS updated FROM flowc
 COMMIT;
 
 -- invalid: the tree
+-- seed: test_actions.py::test_add_child_to_action, test_add_child_wrong_flow
 SELECT try(format($$SELECT flowcontrol.add_action(%s, 'SetStateAction', '{}', %s)$$, :f, :a1));
 SELECT try(format($$SELECT flowcontrol.add_action(%s, 'SetStateAction', '{}', %s)$$, :f2, :a2));
 SELECT try(format($$SELECT flowcontrol.add_action(%s, 'NoSuchAction')$$, :f));
@@ -67,6 +68,7 @@ SELECT try(format($$SELECT flowcontrol.add_action(%s, 'AbortAction', '{}', 99999
 SELECT try(format($$UPDATE flowcontrol.flow_action SET parent_id = %s WHERE id = %s$$, :a3, :a2));
 
 -- invalid: configs name the key
+-- seed: test_actions.py::test_condition_config_bad_template
 SELECT try(format($$SELECT flowcontrol.add_action(%s, 'IfAction', %L)$$, :f, c))
 FROM (VALUES
 	('{"condition": "x ==", "extra": 1}'),

@@ -1,12 +1,13 @@
 -- Executing runs: the seed's engine scenarios, life-cycle functions and
 -- continue_flowruns().  Runs are shown without timestamps.
 CREATE VIEW run AS
-	SELECT id, status, outcome, state, log, action_id IS NOT NULL AS has_action,
+	SELECT id, status, outcome, state, untimed(log) AS log, action_id IS NOT NULL AS has_action,
 		   continue_after IS NOT NULL AS has_continue_after, repeat_action,
 		   waiting_trigger_id IS NOT NULL AS waits_for_trigger
 	FROM flowcontrol.flow_run;
 
 -- for loop: i = 1 + 5 * 2
+-- seed: test_flow.py::test_forloop_flow (and seed_flow.sql)
 SELECT flowcontrol.define_flow('{"name": "for", "active": true, "actions": [
 	{"action": "SetStateAction", "config": {"state": {"i": 1}}},
 	{"action": "ForLoopAction", "config": {"var_name": "n", "end": 5}, "children": [
@@ -14,6 +15,7 @@ SELECT flowcontrol.define_flow('{"name": "for", "active": true, "actions": [
 SELECT status, outcome, state FROM flowcontrol.start_flowrun(:for_flow);
 
 -- while loop
+-- seed: test_flow.py::test_whileloop_flow
 SELECT flowcontrol.define_flow('{"name": "while", "active": true, "actions": [
 	{"action": "SetStateAction", "config": {"state": {"i": 0}}},
 	{"action": "WhileLoopAction", "config": {"condition": "i < 5"}, "children": [
@@ -21,11 +23,12 @@ SELECT flowcontrol.define_flow('{"name": "while", "active": true, "actions": [
 SELECT status, outcome, state FROM flowcontrol.start_flowrun(:while_flow);
 
 -- hot loop detection
+-- seed: test_flow.py::test_hot_loop_detection
 SELECT flowcontrol.define_flow('{"name": "hot", "active": true, "actions": [
 	{"action": "WhileLoopAction", "config": {"condition": "True"}, "children": [
 		{"action": "UpdateStateAction", "config": {"state": {"i": "i|default:0|add:1"}, "evaluate": true}}]}]}') AS hot_flow \gset
 SELECT id AS hot_run FROM flowcontrol.create_flowrun(:hot_flow) \gset
-SELECT status, outcome, state, log ~ '^Loop times 5 exceeded in flow run at UpdateStateAction \(\d+\)\.$' AS logged
+SELECT status, outcome, state, untimed(log) ~ '^Loop times 5 exceeded in flow run at UpdateStateAction \(\d+\)\.$' AS logged
 FROM flowcontrol.execute_flowrun(:hot_run, 5);
 -- a loop action is entered once and returned to once per round: a loop of
 -- 1000 rounds fits the default limit of 1000
@@ -34,6 +37,9 @@ SELECT status, outcome, state FROM flowcontrol.start_flowrun(flowcontrol.define_
 		{"action": "UpdateStateAction", "config": {"state": {"i": "n"}, "evaluate": true}}]}]}'));
 
 -- if, leave, break (also from a nested loop), abort, enter without children
+-- seed: test_flow.py::test_if_action, test_leave_action, test_break_action,
+-- test_break_action_false, test_stop_action, test_enter_with_no_children,
+-- test_nested_break
 SELECT flowcontrol.define_flow('{"name": "branches", "active": true, "actions": [
 	{"action": "IfAction", "config": {"condition": "False"}, "children": [
 		{"action": "UpdateStateAction", "config": {"state": {"skipped": true}}}]},
@@ -63,6 +69,8 @@ SELECT status, outcome, action_id IS NULL AS no_action FROM flowcontrol.start_fl
 	'{"name": "empty", "active": true}'));
 
 -- objects: the run sees the row; a deleted row makes the run obsolete
+-- seed: test_flow.py::test_run_with_object_gone_missing,
+-- test_engine.py::test_start_flowrun_flow_condition_true/_false
 CREATE TABLE customer (id int PRIMARY KEY, name text, vip boolean);
 INSERT INTO customer VALUES (1, 'Ada', true), (2, 'Bob', false);
 SELECT flowcontrol.define_flow('{"name": "greet", "active": true, "condition": "object.name != \"Eve\"", "actions": [
@@ -70,16 +78,20 @@ SELECT flowcontrol.define_flow('{"name": "greet", "active": true, "condition": "
 SELECT status, outcome, state FROM flowcontrol.start_flowrun(:greet, 'customer', '1');
 SELECT id AS bob_run FROM flowcontrol.create_flowrun(:greet, 'customer', '2') \gset
 DELETE FROM customer WHERE id = 2;
-SELECT status, outcome, log FROM flowcontrol.execute_flowrun(:bob_run);
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.execute_flowrun(:bob_run);
 -- flow condition false: obsolete
 INSERT INTO customer VALUES (3, 'Eve', false);
-SELECT status, outcome, log FROM flowcontrol.start_flowrun(:greet, 'customer', '3');
--- a flow bound to a table takes no other objects (NULL, not an error)
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.start_flowrun(:greet, 'customer', '3');
+-- a flow bound to a table takes no other objects (NULL, not an error); as in
+-- the seed, a run without an object is created all the same
 UPDATE flowcontrol.flow SET object_table = 'customer' WHERE id = :greet;
-SELECT flowcontrol.create_flowrun(:greet) IS NULL AS no_object_refused;
+SELECT outcome AS no_object_created
+FROM flowcontrol.cancel_flowrun((flowcontrol.create_flowrun(:greet)).id);
 SELECT flowcontrol.create_flowrun(:greet, 'flowcontrol.flow', '1') IS NULL AS other_table_refused;
 
 -- limits
+-- seed: test_flow.py::test_flow_limit_max_concurrent, test_flow_limit_max_per_object,
+-- test_flow_limit_max_concurrent_per_object, test_engine.py::test_cancel_flowrun_with_object
 SELECT flowcontrol.define_flow('{"name": "limited", "active": true, "max_concurrent": 2,
 	"max_per_object": 3, "max_concurrent_per_object": 1,
 	"actions": [{"action": "DelayAction", "config": {"seconds": 3600}}]}') AS lim \gset
@@ -100,6 +112,7 @@ SELECT flowcontrol.create_flowrun(:lim, 'customer', '1') IS NULL AS max_per_obje
 SELECT outcome, count(*) FROM flowcontrol.flow_run WHERE flow_id = :lim GROUP BY 1 ORDER BY 1;
 
 -- inactive flows refuse to start
+-- seed: test_flow.py::test_inactive_flow, test_active_flow_manager_method
 SELECT flowcontrol.deactivate_flow(:lim);
 SELECT try(format('SELECT flowcontrol.create_flowrun(%s)', :lim));
 SELECT try(format('SELECT flowcontrol.start_flowrun(%s)', :lim));
@@ -107,6 +120,8 @@ SELECT flowcontrol.activate_flow(:lim, now() + interval '1 day');
 SELECT try(format('SELECT flowcontrol.create_flowrun(%s)', :lim));
 
 -- suspend and resume with a delay; continue_flowruns() runs only what is due
+-- seed: test_flow.py::test_flowrun_suspend_resume, test_runnable_flowruns,
+-- test_engine.py::test_continue_flowrun
 SELECT flowcontrol.define_flow('{"name": "delayed", "active": true, "actions": [
 	{"action": "UpdateStateAction", "config": {"state": {"step": 1}}},
 	{"action": "DelayAction", "config": {"seconds": 3600}},
@@ -121,6 +136,7 @@ SELECT flowcontrol.continue_flowruns();
 SELECT status, outcome, state, has_continue_after FROM run WHERE id = :delayed_run;
 
 -- suspend_and_repeat three times, from a user action
+-- seed: test_flow.py::test_suspend_and_repeat
 CREATE FUNCTION count_to_three(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb,
 							   OUT directive flowcontrol.directive)
 LANGUAGE plpgsql AS $$
@@ -137,6 +153,7 @@ SELECT status, state, repeat_action FROM flowcontrol.execute_flowrun(:rep);
 SELECT status, outcome, state, repeat_action FROM flowcontrol.execute_flowrun(:rep);
 
 -- reset: to an action (waiting, repeat) and to the start (pending)
+-- seed: test_engine.py::test_reset_flowrun, test_reset_flowrun_with_action
 SELECT action_id AS first_action FROM flowcontrol.flow_run WHERE id = :rep \gset
 SELECT id AS count_action FROM flowcontrol.flow_action WHERE action = 'CountToThree' \gset
 SELECT status, outcome, state, repeat_action, continue_after = now() AS due_now
@@ -158,13 +175,24 @@ SELECT status, action_id IS NOT NULL AS has_action, continue_after IS NOT NULL A
 FROM flowcontrol.resume_flowrun(:paused);
 
 -- ending runs by hand, and the log
-SELECT status, outcome, log FROM flowcontrol.discard_flowrun(:paused, 'no longer needed');
-SELECT status, outcome, log FROM flowcontrol.append_log(:paused, 'second line');
-SELECT log FROM flowcontrol.append_log(:paused, '');
+-- seed: test_engine.py::test_discard_flowrun, test_abort_flowrun, test_error_flowrun,
+-- test_cancel_flowrun, test_flow.py::test_flowrun_logging
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.discard_flowrun(:paused, 'no longer needed');
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.append_log(:paused, 'second line');
+SELECT untimed(log) AS log FROM flowcontrol.append_log(:paused, '');
+-- every line carries its time: now(), in UTC, whatever the session's time zone
+SET TimeZone = 'America/New_York';
+SELECT log = format(E'%1$s no longer needed\n%1$s second line',
+					to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00"')) AS timed_lines
+FROM flowcontrol.flow_run WHERE id = :paused;
+RESET TimeZone;
 SELECT status, outcome FROM flowcontrol.abort_flowrun((flowcontrol.create_flowrun(:delayed)).id);
-SELECT status, outcome, log FROM flowcontrol.error_flowrun((flowcontrol.create_flowrun(:delayed)).id, 'broken');
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.error_flowrun((flowcontrol.create_flowrun(:delayed)).id, 'broken');
 SELECT status, outcome FROM flowcontrol.cancel_flowrun((flowcontrol.create_flowrun(:delayed)).id);
 SELECT outcome FROM flowcontrol.cancel_flowrun(:paused) AS already_done_kept;
+-- pausing or resuming a run that is done warns, as execute_flowrun does
+SELECT status, outcome FROM flowcontrol.pause_flowrun(:paused);
+SELECT status, outcome FROM flowcontrol.resume_flowrun(:paused);
 
 -- get_context
 SELECT flowcontrol.get_context(r, '{"id": 1}') FROM flowcontrol.flow_run r WHERE id = :rep;
@@ -193,6 +221,8 @@ SELECT try('SELECT flowcontrol.reset_flowrun(999999)');
 SELECT try('SELECT flowcontrol.cancel_flowrun(999999)');
 SELECT try('SELECT flowcontrol.continue_flowruns(-1)');
 -- broken waiting rows
+-- seed: test_flow.py::test_execute_flow_waiting_no_continue_after,
+-- test_execute_flow_waiting_no_action
 SELECT id AS broken FROM flowcontrol.create_flowrun(:delayed) \gset
 UPDATE flowcontrol.flow_run SET status = 'waiting' WHERE id = :broken;
 SELECT try(format('SELECT flowcontrol.execute_flowrun(%s)', :broken));
@@ -200,4 +230,4 @@ UPDATE flowcontrol.flow_run SET continue_after = now() WHERE id = :broken;
 SELECT try(format('SELECT flowcontrol.execute_flowrun(%s)', :broken));
 -- continue_flowruns records such a failure on the run and goes on
 SELECT flowcontrol.continue_flowruns();
-SELECT status, outcome, log FROM run WHERE id = :broken;
+SELECT status, outcome, untimed(log) AS log FROM run WHERE id = :broken;

@@ -45,9 +45,9 @@ SELECT statement, try(statement) FROM (VALUES
 	($$SELECT flowcontrol.attach_trigger(NULL, 'x')$$)
 ) AS t(statement);
 
-SELECT try(format($$SELECT flowcontrol.add_action(%s, 'DelayAction', '{"weekday": "Monday"}')$$, :f));
-SELECT try(format($$SELECT flowcontrol.add_action(%s, 'StartFlowAction', '{"immediate": true}')$$, :f));
-SELECT try(format($$SELECT flowcontrol.add_action(%s, 'SendAlertAction', '{"channel": 5}')$$, :f));
+SELECT regexp_replace(try(format($$SELECT flowcontrol.add_action(%s, 'DelayAction', '{"weekday": "Monday"}')$$, :f)), 'at action \d+ of flow \d+', 'at action N of flow N') AS try;
+SELECT regexp_replace(try(format($$SELECT flowcontrol.add_action(%s, 'StartFlowAction', '{"immediate": true}')$$, :f)), 'at action \d+ of flow \d+', 'at action N of flow N') AS try;
+SELECT regexp_replace(try(format($$SELECT flowcontrol.add_action(%s, 'SendAlertAction', '{"channel": 5}')$$, :f)), 'at action \d+ of flow \d+', 'at action N of flow N') AS try;
 SELECT try(format($$SELECT flowcontrol.execute_flowrun(%s, -5)$$, :f));
 DELETE FROM flowcontrol.flow WHERE id = :f;
 

@@ -60,3 +60,9 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM;
 END
 $$;
+
+-- Each line of a run's log starts with its time in UTC; later test files
+-- show logs without it, through this helper.
+CREATE FUNCTION untimed(log text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT regexp_replace(log, '^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00 ', '', 'gn')
+$$;

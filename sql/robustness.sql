@@ -42,11 +42,11 @@ SELECT statement, try(statement) FROM (VALUES
 
 -- ForLoopAction: a counter that would pass the largest bigint is past any
 -- end, so the loop ends (it used to wrap around and loop again)
-SELECT (r).status, (r).outcome, (r).log, (r).state FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{
+SELECT (r).status, (r).outcome, untimed((r).log) AS log, (r).state FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{
 	"name": "robust for overflow", "active": true, "actions": [
 	{"action": "ForLoopAction", "config": {"var_name": "i", "start": 9223372036854775800, "end": 9223372036854775807, "step": 5},
 	 "children": [{"action": "UpdateStateAction", "config": {"state": {"seen": "i"}, "evaluate": true}}]}]}'))) AS s(r);
-SELECT (r).status, (r).outcome, (r).log, (r).state FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{
+SELECT (r).status, (r).outcome, untimed((r).log) AS log, (r).state FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{
 	"name": "robust for largest step", "active": true, "actions": [
 	{"action": "ForLoopAction", "config": {"var_name": "i", "start": 1, "end": 9223372036854775807, "step": 9223372036854775807},
 	 "children": [{"action": "UpdateStateAction", "config": {"state": {"seen": "i"}, "evaluate": true}}]}]}'))) AS s(r);
@@ -60,7 +60,7 @@ SELECT id AS array_run FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{
 	"name": "robust array state", "active": true, "actions": [
 	{"action": "ForLoopAction", "config": {"var_name": "i", "end": 3}, "children": [{"action": "RobustSuspend"}]}]}')) \gset
 UPDATE flowcontrol.flow_run SET state = '["i", 1]' WHERE id = :array_run;
-SELECT status, outcome, regexp_replace(log, '\(\d+\)', '(N)') AS log, state
+SELECT status, outcome, regexp_replace(untimed(log), '\(\d+\)', '(N)') AS log, state
 FROM flowcontrol.execute_flowrun(:array_run);
 
 -- An object whose table was dropped no longer exists: the run is obsolete
@@ -72,11 +72,11 @@ SELECT id AS dropped_run FROM flowcontrol.create_flowrun(:obj_flow, 'robust_item
 SELECT id AS dropped_run2 FROM flowcontrol.create_flowrun(:obj_flow, 'robust_item', '1') \gset
 SELECT 'robust_item'::regclass::oid AS dropped_oid \gset
 DROP TABLE robust_item;
-SELECT (r).status, (r).outcome, replace((r).log, :'dropped_oid', 'N') AS log
+SELECT (r).status, (r).outcome, replace(untimed((r).log), :'dropped_oid', 'N') AS log
 FROM (SELECT flowcontrol.execute_flowrun(:dropped_run)) AS s(r);
 -- so it is for the worker's sweep
 SELECT flowcontrol.continue_flowruns() >= 1 AS executed;
-SELECT status, outcome, replace(log, :'dropped_oid', 'N') AS log
+SELECT status, outcome, replace(untimed(log), :'dropped_oid', 'N') AS log
 FROM flowcontrol.flow_run WHERE id = :dropped_run2;
 -- a run cannot be created for a table that does not exist
 SELECT replace(try(format('SELECT flowcontrol.create_flowrun(%s, %s, ''1'')', :obj_flow, :dropped_oid)),
@@ -96,7 +96,7 @@ SELECT id AS orphan_run FROM flowcontrol.create_flowrun(:orphan) \gset
 RESET ROLE;
 SELECT 'regress_robust_gone'::regrole::oid AS gone_oid \gset
 DROP ROLE regress_robust_gone;
-SELECT (r).status, (r).outcome, replace(replace((r).log, :'gone_oid', 'N'), :'orphan', 'F') AS log, (r).state
+SELECT (r).status, (r).outcome, replace(replace(untimed((r).log), :'gone_oid', 'N'), :'orphan', 'F') AS log, (r).state
 FROM (SELECT flowcontrol.execute_flowrun(:orphan_run)) AS s(r);
 
 -- Limits of state and log size (flowcontrol.max_state_size, max_log_size)
@@ -131,7 +131,7 @@ SHOW flowcontrol.max_log_size;
 SET flowcontrol.max_state_size = '64kB';
 SET flowcontrol.max_log_size = '64kB';
 -- a state that outgrows the limit ends the run errored, keeping the last state
-SELECT (r).status, (r).outcome, regexp_replace((r).log, '\(\d+\)', '(N)') AS log, length((r).state->>'s') AS s, (r).state ? 't' AS has_t
+SELECT (r).status, (r).outcome, regexp_replace(untimed((r).log), '\(\d+\)', '(N)') AS log, length((r).state->>'s') AS s, (r).state ? 't' AS has_t
 FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust big state", "active": true,
 	"actions": [{"action": "UpdateStateAction", "config": {"state": {"t": "s|add:s"}, "evaluate": true}}]}'),
 	state => jsonb_build_object('s', repeat('a', 40000)))) AS s(r);
@@ -143,21 +143,21 @@ BEGIN
 END
 $$;
 SELECT flowcontrol.register_action('RobustGrow', 'robust_grow(flowcontrol.flow_run, jsonb, jsonb)');
-SELECT (r).status, (r).outcome, regexp_replace((r).log, '\(\d+\)', '(N)') AS log, (r).state
+SELECT (r).status, (r).outcome, regexp_replace(untimed((r).log), '\(\d+\)', '(N)') AS log, (r).state
 FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust grow", "active": true,
 	"actions": [{"action": "RobustGrow"}]}'), state => '{"before": 1}')) AS s(r);
 -- a log that outgrows it: through append_log() or the INOUT run.log
 SELECT (r).status, (r).outcome,
-	   (SELECT array_agg(length(l)) FROM unnest(string_to_array((r).log, E'\n')) AS l
-		WHERE l NOT LIKE 'Action %') AS other_lines,
-	   regexp_replace(regexp_replace((r).log, '.*\n', ''), '\(\d+\)', '(N)') AS last_line
+	   (SELECT array_agg(length(l)) FROM unnest(string_to_array(untimed((r).log), E'\n')) AS l
+		WHERE l NOT LIKE 'Action %' AND l NOT LIKE 'HINT:  %') AS other_lines,
+	   regexp_replace(substring(untimed((r).log) from '(?n)^Action .*$'), '\(\d+\)', '(N)') AS error_line
 FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust big log", "active": true,
 	"actions": [{"action": "ForLoopAction", "config": {"end": 10}, "children": [
 		{"action": "RobustLog", "config": {"n": 20000}}]}]}'))) AS s(r);
 SELECT (r).status, (r).outcome,
-	   (SELECT array_agg(length(l)) FROM unnest(string_to_array((r).log, E'\n')) AS l
-		WHERE l NOT LIKE 'Action %') AS other_lines,
-	   regexp_replace(regexp_replace((r).log, '.*\n', ''), '\(\d+\)', '(N)') AS last_line
+	   (SELECT array_agg(length(l)) FROM unnest(string_to_array(untimed((r).log), E'\n')) AS l
+		WHERE l NOT LIKE 'Action %' AND l NOT LIKE 'HINT:  %') AS other_lines,
+	   regexp_replace(substring(untimed((r).log) from '(?n)^Action .*$'), '\(\d+\)', '(N)') AS error_line
 FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust set log", "active": true,
 	"actions": [{"action": "RobustSetLog", "config": {"n": 70000}}]}'))) AS s(r);
 -- the same for a message an action ends its own run with
@@ -169,7 +169,7 @@ BEGIN
 END
 $$;
 SELECT flowcontrol.register_action('RobustGiveUp', 'robust_give_up(flowcontrol.flow_run, jsonb, jsonb)');
-SELECT status, outcome, regexp_replace(log, '\(\d+\)', '(N)') AS log
+SELECT status, outcome, regexp_replace(untimed(log), '\(\d+\)', '(N)') AS log
 FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust give up", "active": true,
 	"actions": [{"action": "RobustGiveUp"}]}'));
 -- the engine's own line is always added, quoting at most 8 kB of an error
@@ -180,7 +180,7 @@ BEGIN
 END
 $$;
 SELECT flowcontrol.register_action('RobustRaise', 'robust_raise(flowcontrol.flow_run, jsonb, jsonb)');
-SELECT status, outcome, length(regexp_replace(log, '^Action RobustRaise \(\d+\) failed: P0001: ', '')) AS quoted,
+SELECT status, outcome, length(regexp_replace(untimed(log), '^Action RobustRaise \(\d+\) failed: P0001: ', '')) AS quoted,
 	   right(log, 5) AS log_end
 FROM flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust raise", "active": true,
 	"actions": [{"action": "RobustRaise"}]}'));
@@ -195,7 +195,7 @@ SELECT replace(replace(statement, :'idle', 'F'), :'idle_run', 'R') AS statement,
 	(format('SELECT flowcontrol.append_log(%s, repeat(''x'', 70000))', :idle_run)),
 	(format('SELECT flowcontrol.error_flowrun(%s, repeat(''x'', 70000))', :idle_run))
 ) AS t(statement);
-SELECT status, outcome, log FROM flowcontrol.flow_run WHERE id = :idle_run;
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.flow_run WHERE id = :idle_run;
 -- only a superuser may raise the limits
 SET ROLE regress_robust;
 SELECT try('SET flowcontrol.max_state_size = ''1GB''') AS set_state_limit,
@@ -214,7 +214,7 @@ FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust
 			{"action": "UpdateStateAction", "config": {"state": {"n": "n|add:1"}, "evaluate": true}}]},
 		{"action": "RobustMeasure", "config": {"key": "mem"}}]}'),
 	state => jsonb_build_object('big', repeat('a', 200000), 'n', 0))) AS s(r);
-SELECT (r).status, (r).outcome, length((r).log) AS log_length,
+SELECT (r).status, (r).outcome, length(untimed((r).log)) AS log_length,
 	   ((r).state->>'mem')::bigint < 8000000 AS log_memory_bounded
 FROM (SELECT flowcontrol.start_flowrun(flowcontrol.define_flow('{"name": "robust memory log", "active": true,
 	"actions": [

@@ -85,16 +85,16 @@ SELECT flowcontrol.define_flow(format('{"name": "wait for shop", "active": true,
 	"actions": [{"action": "WaitForTriggerAction", "config": {"trigger": %s}}]}', :shop_wake)::jsonb) AS wait_shop \gset
 SELECT flowcontrol.define_flow('{"name": "wait for nothing", "active": true,
 	"actions": [{"action": "WaitForTriggerAction", "config": {"trigger": 999999999}}]}') AS wait_none \gset
-SELECT outcome, regexp_replace(log, '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:wait_shop)
+SELECT outcome, regexp_replace(untimed(log), '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:wait_shop)
 UNION ALL
-SELECT outcome, regexp_replace(log, '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:wait_none);
+SELECT outcome, regexp_replace(untimed(log), '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:wait_none);
 SELECT flowcontrol.define_flow(format('{"name": "set shop''s id", "active": true,
 	"actions": [{"action": "WaitFor", "config": {"trigger": %s}}]}', :shop_wake)::jsonb) AS set_shop \gset
 SELECT flowcontrol.define_flow('{"name": "set no id", "active": true,
 	"actions": [{"action": "WaitFor", "config": {"trigger": 999999999}}]}') AS set_none \gset
-SELECT outcome, regexp_replace(log, '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:set_shop)
+SELECT outcome, regexp_replace(untimed(log), '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:set_shop)
 UNION ALL
-SELECT outcome, regexp_replace(log, '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:set_none);
+SELECT outcome, regexp_replace(untimed(log), '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:set_none);
 
 -- no oracle: ids of shop's objects give exactly the error of missing ids
 SELECT id AS attacker_run FROM flowcontrol.create_flowrun(:attacker_flow) \gset
@@ -195,7 +195,7 @@ RESET ROLE;
 -- a wait saved while granted fails when the run reaches it
 UPDATE flowcontrol.flow_action SET config = format('{"trigger": %s}', :friend_wake)::jsonb
 WHERE flow_id = :friend_waits AND action = 'WaitForTriggerAction';
-SELECT outcome, regexp_replace(log, '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:friend_waits);
+SELECT outcome, regexp_replace(untimed(log), '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(:friend_waits);
 
 -- invalid
 SET ROLE regress_shop;

@@ -3,6 +3,7 @@ CREATE TABLE app_user (id int PRIMARY KEY, username text);
 INSERT INTO app_user VALUES (1, 'example'), (2, 'other');
 
 -- a trigger creates a run linked to it; a condition filters
+-- seed: test_triggers.py::test_trigger_flowrun, test_conditional_trigger_flowrun
 SELECT flowcontrol.register_trigger('user_saved', 'app_user');
 SELECT flowcontrol.define_flow('{"name": "welcome", "active": true,
 	"actions": [{"action": "UpdateStateAction", "config": {"state": {"welcomed": "object.username"}, "evaluate": true}}],
@@ -15,6 +16,7 @@ SELECT count(*) AS not_matching FROM flowcontrol.trigger_flows('user_saved', 'ap
 SELECT flowcontrol.cancel_flowruns_for_object('app_user', '1');
 SELECT status, outcome, state FROM flowcontrol.trigger_flows('user_saved', 'app_user', '1', immediate => true);
 -- the flow's limit (one run per object at a time by default): nothing created
+-- seed: test_triggers.py::test_trigger_flowrun_limited
 SELECT flowcontrol.cancel_flowruns_for_object('app_user', '1');
 SELECT count(*) FROM flowcontrol.trigger_flows('user_saved', 'app_user', '1');
 SELECT count(*) AS limited FROM flowcontrol.trigger_flows('user_saved', 'app_user', '1');
@@ -28,6 +30,8 @@ SELECT count(*) AS inactive_flow FROM flowcontrol.trigger_flows('user_saved', 'a
 SELECT flowcontrol.activate_flow(:welcome);
 
 -- waiting for a trigger: scheduled for the worker, or executed at once
+-- seed: test_triggers.py::test_wait_for_trigger_scheduled, test_wait_for_trigger_immediate,
+-- test_wait_for_trigger_object_immediate
 SELECT flowcontrol.register_trigger('user_confirmed', 'app_user');
 INSERT INTO flowcontrol.trigger (trigger_name, create_flow, active_at)
 VALUES ('user_confirmed', false, now()) RETURNING id AS confirmed \gset
@@ -57,7 +61,7 @@ SELECT id AS w3 FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format('{
 SELECT id = :w3 AS woken, waiting_trigger_match_object FROM flowcontrol.trigger_flows('user_confirmed');
 
 -- a run cannot wait for a trigger that starts flows: it could never wake
-SELECT outcome, regexp_replace(log, '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format(
+SELECT outcome, regexp_replace(untimed(log), '\d+', 'N', 'g') AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format(
 	'{"name": "bad wait", "active": true, "actions": [{"action": "WaitForTriggerAction", "config": {"trigger": %s}}]}',
 	:welcome_trigger)::jsonb), 'app_user', '1');
 -- deleting the trigger a run waits for ends the run
@@ -67,10 +71,11 @@ VALUES ('user_vanishes', false, now()) RETURNING id AS vanishes \gset
 SELECT id AS w5 FROM flowcontrol.start_flowrun(flowcontrol.define_flow(format('{"name": "orphan", "active": true, "actions": [
 	{"action": "WaitForTriggerAction", "config": {"trigger": %s}}]}', :vanishes)::jsonb)) \gset
 DELETE FROM flowcontrol.trigger WHERE id = :vanishes;
-SELECT status, outcome, waiting_trigger_id, regexp_replace(log, '\d+', 'N', 'g') AS log
+SELECT status, outcome, waiting_trigger_id, regexp_replace(untimed(log), '\d+', 'N', 'g') AS log
 FROM flowcontrol.flow_run WHERE id = :w5;
 
 -- reset_to_action: the first run not done goes back to that action
+-- seed: test_triggers.py::test_trigger_reset_to_action, test_trigger_reset_to_action_already_done
 SELECT flowcontrol.register_trigger('user_reminded', 'app_user');
 SELECT id AS wait_action FROM flowcontrol.flow_action WHERE flow_id = :confirm AND action = 'WaitForTriggerAction' \gset
 INSERT INTO flowcontrol.trigger (trigger_name, flow_id, reset_to_action_id, active_at)
@@ -100,7 +105,7 @@ SELECT count(*) AS polluted FROM flowcontrol.flow_run WHERE state ? 'old' OR sta
 -- DELETE: the object is the old row; the run becomes obsolete when it executes
 UPDATE flowcontrol.trigger SET condition = 'tg_op == "DELETE" and old.title == object.title' WHERE flow_id = :escalate;
 DELETE FROM ticket;
-SELECT status, outcome, log FROM flowcontrol.execute_flowrun(
+SELECT status, outcome, untimed(log) AS log FROM flowcontrol.execute_flowrun(
 	(SELECT max(id) FROM flowcontrol.flow_run WHERE flow_id = :escalate));
 
 -- text keys, immediate execution, detaching

@@ -236,12 +236,85 @@ typedef struct FcKeyContext
 	const char *key;
 } FcKeyContext;
 
+/*
+ * While fc_actions_validate_config() checks a config being saved: where the
+ * action is ("actions[1].children[0]", "action 17 of flow 5"), for the
+ * messages; NULL while a run decodes a config.  config_error_placed says
+ * that the error being thrown names it already.
+ */
+static const char *validate_where = NULL;
+static bool config_error_placed = false;
+
 static void
 key_error_callback(void *arg)
 {
 	FcKeyContext *kc = (FcKeyContext *) arg;
 
+	/* a saved config's errors name the key in their message */
+	if (validate_where != NULL)
+		return;
 	errcontext("config key \"%s\" of action %s", kc->key, kc->action);
+}
+
+/*
+ * Re-throw the error being handled (in a PG_CATCH block, whose memory
+ * context the caller restored) with a message that says where it is:
+ * "PREFIX: message" or "message SUFFIX".  Its SQLSTATE, DETAIL and HINT are
+ * kept.  Query cancel and shutdown are re-thrown as they are.
+ */
+void
+fc_actions_rethrow_placed(const char *prefix, const char *suffix)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+		PG_RE_THROW();
+	FlushErrorState();
+	ereport(ERROR,
+			(errcode(edata->sqlerrcode),
+			 prefix ? errmsg_internal("%s: %s", prefix, edata->message) :
+			 errmsg_internal("%s %s", edata->message, suffix),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+			 edata->hint ? errhint("%s", edata->hint) : 0));
+}
+
+/*
+ * Check an expression (or a template) of a config key.  A saved config's
+ * expressions are checked as validate_expression() checks them, unknown
+ * filter names included, and errors say where they are; a run only parses
+ * them (a filter is looked up when it is applied).
+ */
+static void
+check_config_expression(const char *action, const char *key, const char *source,
+						bool template)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (validate_where == NULL)
+	{
+		if (template)
+			fc_expr_validate_template(source);
+		else
+			(void) fc_expr_get(source);
+		return;
+	}
+	PG_TRY();
+	{
+		if (template)
+			fc_expr_validate_template_filters(source);
+		else
+			fc_expr_check_filters(fc_expr_get(source));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		config_error_placed = true;
+		fc_actions_rethrow_placed(psprintf("invalid %s in config key \"%s\" of %s at %s",
+								   template ? "template" :
+								   strcmp(key, "condition") == 0 ? "condition" : "expression",
+								   key, action, validate_where), NULL);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -319,7 +392,7 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 						config_error(action, key, "a string");
 					s = jbv_string(&v);
 					if (spec->type == FC_KEY_EXPR)
-						(void) fc_expr_get(s);
+						check_config_expression(action, key, s, false);
 					else if (spec->type == FC_KEY_DIRECTIVE)
 					{
 						int			d = fc_directive_from_name(s);
@@ -448,8 +521,8 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 	/* expressions inside values that only become expressions by other keys */
 	if (p->templated)
 	{
-		fc_expr_validate_template(p->subject);
-		fc_expr_validate_template(p->body);
+		check_config_expression(action, "subject", p->subject, true);
+		check_config_expression(action, "body", p->body, true);
 	}
 	if (p->evaluate && p->state != NULL)
 	{
@@ -470,7 +543,7 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 				errcallback.arg = &kc;
 				errcallback.previous = error_context_stack;
 				error_context_stack = &errcallback;
-				(void) fc_expr_get(jbv_string(&v));
+				check_config_expression(action, kc.key, jbv_string(&v), false);
 				error_context_stack = errcallback.previous;
 			}
 		}
@@ -479,19 +552,39 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 }
 
 void
-fc_actions_validate_config(const char *action, bool builtin, Jsonb *config)
+fc_actions_validate_config(const char *action, bool builtin, Jsonb *config,
+						   const char *where)
 {
-	const FcActionType *type;
+	MemoryContext cxt = CurrentMemoryContext;
 
-	if (!JB_ROOT_IS_OBJECT(config) || JB_ROOT_IS_SCALAR(config))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config of action %s must be a JSON object", action)));
-	if (!builtin)
-		return;
-	type = fc_catalog_get_action_type(action);
-	if (type != NULL && type->kind != FC_ACTION_USER)
-		(void) decode_config(action, type->kind, config);
+	Assert(where != NULL && validate_where == NULL);
+	validate_where = where;
+	config_error_placed = false;
+	PG_TRY();
+	{
+		const FcActionType *type;
+
+		if (!JB_ROOT_IS_OBJECT(config) || JB_ROOT_IS_SCALAR(config))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config of action %s must be a JSON object", action)));
+		if (builtin)
+		{
+			type = fc_catalog_get_action_type(action);
+			if (type != NULL && type->kind != FC_ACTION_USER)
+				(void) decode_config(action, type->kind, config);
+		}
+	}
+	PG_CATCH();
+	{
+		validate_where = NULL;
+		if (config_error_placed)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(cxt);
+		fc_actions_rethrow_placed(NULL, psprintf("at %s", where));
+	}
+	PG_END_TRY();
+	validate_where = NULL;
 }
 
 static FcPrepared *
@@ -911,10 +1004,11 @@ delay(FcExec *exec, FcPrepared *p)
 
 	due = fc_delay_compute(base, p->months, p->seconds, p->weekday,
 						   p->has_time, p->hour, p->minute, p->second, tz);
-	if (due <= now)
-		return p->action_if_past;
+	/* as in the seed: the computed time is kept even when it is past */
 	exec->run->has_continue_after = true;
 	exec->run->continue_after = due;
+	if (due < now)
+		return p->action_if_past;
 	return FC_DIR_SUSPEND;
 }
 
@@ -1225,7 +1319,9 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 					if (*added == '\n')
 						added++;
 				}
-				fc_exec_set_log(exec, out->log ? out->log : "", added, true);
+				/* those lines carry their times already */
+				fc_exec_set_log(exec, fc_log_append(out->log ? out->log : "", added),
+								NULL, true);
 			}
 		}
 		return d;

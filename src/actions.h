@@ -16,9 +16,19 @@
 /*
  * Validate an action's config when it is saved: for a built-in action, its
  * keys, their types and the syntax of its expressions; for a user action,
- * only that it is an object.  Errors name the key.
+ * only that it is an object.  Expressions are checked as
+ * validate_expression() checks them, unknown filter names included.  Errors
+ * name the key and "where" the action is (its path in a flow document, or
+ * its id).
  */
-extern void fc_actions_validate_config(const char *action, bool builtin, Jsonb *config);
+extern void fc_actions_validate_config(const char *action, bool builtin, Jsonb *config,
+									   const char *where);
+
+/*
+ * In a PG_CATCH block (memory context restored): re-throw the error with
+ * "PREFIX: message" or "message SUFFIX" as its message.
+ */
+extern void fc_actions_rethrow_placed(const char *prefix, const char *suffix) pg_attribute_noreturn();
 
 /*
  * Call an action's run hook (returning = false) or return hook (true) and

@@ -10,7 +10,13 @@
  * superuser) can take a registration back.  Flows, actions and triggers
  * are written by users directly or through define_flow()/add_action(),
  * under row-level security; the BEFORE ROW trigger here validates each row
- * (expressions, action configs, tree shape) with the seed's messages.
+ * (expressions as validate_expression() does, action configs, tree shape,
+ * object tables) with the seed's messages, naming where the error is.
+ * define_flow() and add_action() call the install script's PL/pgSQL through
+ * call_internal(), which raises its errors afresh without the internals'
+ * CONTEXT lines; define_flow() checks each action and condition first
+ * (_check_action, _check_condition) so that errors name their place in the
+ * document.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,10 +33,14 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/formatting.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 #include "access/xact.h"
 
 #include "actions.h"
@@ -277,12 +287,14 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 	if (builtin)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("Action %s is built in and cannot be unregistered", name)));
+				 errmsg("action \"%s\" is built in and cannot be unregistered", name)));
 	check_registration_owner("action", name, owner);
 	if (uses > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("Action %s is still used by " INT64_FORMAT " flow action(s)", name, uses),
+				 errmsg_plural("action \"%s\" is still used by " INT64_FORMAT " flow action",
+							   "action \"%s\" is still used by " INT64_FORMAT " flow actions",
+							   uses, name, uses),
 				 errhint("Delete those flow actions first.")));
 
 	fc_catalog_exec(&delete_q, &arg, NULL, 0);
@@ -398,11 +410,11 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	if (name == NULL || name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Filter name cannot be empty")));
+				 errmsg("filter name cannot be empty")));
 	if (strlen(name) > FC_MAX_NAME_LENGTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("Filter name is too long, must be less than %d characters",
+				 errmsg("filter name is too long, must be less than %d characters",
 						FC_MAX_NAME_LENGTH + 1)));
 	for (p = name; *p; p++)
 	{
@@ -416,7 +428,7 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	if (fc_expr_is_builtin_filter(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("Filter %s is built in", name)));
+				 errmsg("filter \"%s\" is built in", name)));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -444,7 +456,7 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	if (registry_has(&exists_q, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("Filter %s is already registered", name)));
+				 errmsg("filter \"%s\" is already registered", name)));
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(format_procedure_qualified(fn));
 	values[2] = ObjectIdGetDatum(GetUserId());
@@ -457,31 +469,159 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
  * Validation of saved definitions
  * ---------------------------------------------------------------------
  */
-typedef struct FcCheckContext
-{
-	const char *what;
-} FcCheckContext;
-
-static void
-check_error_callback(void *arg)
-{
-	errcontext("%s", ((FcCheckContext *) arg)->what);
-}
-
+/*
+ * Check a condition being saved as validate_expression() checks it, unknown
+ * filter names included (except while a dump is restored, with
+ * check_function_bodies off, when filters may come later).  Errors say
+ * what it is the condition of: "invalid condition of flow "x": ...".
+ */
 static void
 check_expression(const char *source, const char *what)
 {
-	ErrorContextCallback errcallback;
-	FcCheckContext cc = {what};
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (source == NULL || source[0] == '\0')
 		return;
-	errcallback.callback = check_error_callback;
-	errcallback.arg = &cc;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-	(void) fc_expr_get(source);
-	error_context_stack = errcallback.previous;
+	PG_TRY();
+	{
+		FcExpr	   *expr = fc_expr_get(source);
+
+		if (check_function_bodies)
+			fc_expr_check_filters(expr);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		fc_actions_rethrow_placed(psprintf("invalid condition %s", what), NULL);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * "Action NAME is not registered" (the seed's message), saying where the
+ * action is, with a hint of registered names close to NAME.
+ */
+static void
+action_not_registered(const char *name, const char *where)
+{
+	static FcQuery names_q = {
+		"SELECT name FROM flowcontrol.action_type ORDER BY name", 0, {InvalidOid}
+	};
+	char	   *lname = asc_tolower(name, strlen(name));
+	StringInfoData close;
+	int			best[3] = {INT_MAX, INT_MAX, INT_MAX};
+	char	   *best_name[3] = {NULL, NULL, NULL};
+	int			nlen = strlen(lname);
+	uint64		i;
+	int			j;
+
+	spi_connect();
+	fc_catalog_exec(&names_q, NULL, NULL, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *cand = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *lcand = asc_tolower(cand, strlen(cand));
+		int			clen = strlen(lcand);
+		int			d;
+
+		if (nlen > 100 || clen > 100)
+			continue;
+		d = varstr_levenshtein(lname, nlen, lcand, clen, 1, 1, 1, true);
+		/* "Delay" for "DelayAction": a prefix is close, whatever its length */
+		if (d > 3 && !(nlen >= 3 && strncmp(lname, lcand, Min(nlen, clen)) == 0))
+			continue;
+		for (j = 0; j < 3; j++)
+			if (d < best[j])
+			{
+				memmove(&best[j + 1], &best[j], (2 - j) * sizeof(int));
+				memmove(&best_name[j + 1], &best_name[j], (2 - j) * sizeof(char *));
+				best[j] = d;
+				best_name[j] = pstrdup(cand);
+				break;
+			}
+	}
+	SPI_finish();
+
+	initStringInfo(&close);
+	for (j = 0; j < 3 && best_name[j] != NULL; j++)
+		appendStringInfo(&close, "%s\"%s\"", j == 0 ? "" : ", ", best_name[j]);
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("Action %s is not registered", name),
+			 errdetail("The action is at %s.", where),
+			 close.len > 0 ?
+			 errhint("Registered actions with similar names: %s.", close.data) :
+			 errhint("Register it with flowcontrol.register_action(); flowcontrol.action_type lists the registered actions.")));
+}
+
+/* Check an action being saved at "where": registered, and a valid config. */
+static void
+check_action(const char *action, Jsonb *config, const char *where)
+{
+	const FcActionType *type = fc_catalog_get_action_type(action);
+
+	if (type == NULL)
+		action_not_registered(action, where);
+	if (config != NULL)
+		fc_actions_validate_config(action, type->kind != FC_ACTION_USER, config, where);
+}
+
+/*
+ * _check_action(action text, config jsonb, location text): define_flow()
+ * checks each action before it inserts it, so that errors name the
+ * action's place in the document ("actions[1].children[0]").
+ */
+PG_FUNCTION_INFO_V1(flowcontrol__check_action);
+Datum
+flowcontrol__check_action(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_VOID();
+	check_action(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+				 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
+				 text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * _check_trigger(trigger_name text, location text): a trigger of a flow
+ * document ("triggers[0]") names a registered trigger.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol__check_trigger);
+Datum
+flowcontrol__check_trigger(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	bool		exists;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_VOID();
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	spi_connect();
+	exists = fc_registry_trigger_exists(name);
+	SPI_finish();
+	if (!exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Trigger %s is not registered", name),
+				 errdetail("The trigger is at %s.", text_to_cstring(PG_GETARG_TEXT_PP(1))),
+				 errhint("Register it with flowcontrol.register_trigger() or flowcontrol.attach_trigger().")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * _check_condition(condition text, location text): the same for the
+ * conditions of a flow document ("flow definition", "triggers[0]").
+ */
+PG_FUNCTION_INFO_V1(flowcontrol__check_condition);
+Datum
+flowcontrol__check_condition(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_VOID();
+	check_expression(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+					 psprintf("in key \"condition\" of %s", text_to_cstring(PG_GETARG_TEXT_PP(1))));
+	PG_RETURN_VOID();
 }
 
 Datum
@@ -513,6 +653,31 @@ id_column(TriggerData *td, HeapTuple tuple, const char *name)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
+/*
+ * Is the column new: an INSERT, or an UPDATE that changes it?  Saved
+ * expressions and tables are checked only then, so that a flow whose
+ * filter or table changed later can still be deactivated or edited.
+ */
+static bool
+column_is_new(TriggerData *td, HeapTuple tuple, const char *name)
+{
+	bool		old_null;
+	bool		new_null;
+	Datum		old_value;
+	Datum		new_value;
+	Form_pg_attribute att;
+
+	if (!TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return true;
+	att = TupleDescAttr(RelationGetDescr(td->tg_relation),
+						SPI_fnumber(RelationGetDescr(td->tg_relation), name) - 1);
+	old_value = fc_definition_column(td, td->tg_trigtuple, name, &old_null);
+	new_value = fc_definition_column(td, tuple, name, &new_null);
+	if (old_null || new_null)
+		return old_null != new_null;
+	return !datumIsEqual(old_value, new_value, att->attbyval, att->attlen);
+}
+
 static void
 check_flow_action(TriggerData *td, HeapTuple tuple)
 {
@@ -528,15 +693,14 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 	int64		flow_id = id_column(td, tuple, "flow_id");
 	int64		parent_id = id_column(td, tuple, "parent_id");
 	const FcActionType *type = fc_catalog_get_action_type(action);
+	char	   *where = psprintf("action " INT64_FORMAT " of flow " INT64_FORMAT, id, flow_id);
 	bool		isnull;
 	Datum		d;
 	Jsonb	   *config;
 	int			depth = 0;
 
 	if (type == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Action %s is not registered", action)));
+		action_not_registered(action, where);
 
 	if (parent_id != 0)
 	{
@@ -587,10 +751,10 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 	}
 
 	d = fc_definition_column(td, tuple, "config", &isnull);
-	if (!isnull)
+	if (!isnull && (column_is_new(td, tuple, "config") || column_is_new(td, tuple, "action")))
 	{
 		config = DatumGetJsonbP(d);
-		fc_actions_validate_config(action, type->kind != FC_ACTION_USER, config);
+		check_action(action, config, where);
 		if (type->kind == FC_ACTION_WAIT_FOR_TRIGGER)
 			fc_trigger_check_wait_config(td, flow_id, config);
 	}
@@ -608,7 +772,10 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 	if (name == NULL || !fc_registry_trigger_exists(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Trigger %s is not registered", name ? name : "(null)")));
+				 errmsg("Trigger %s is not registered", name ? name : "(null)"),
+				 errdetail("The trigger is trigger " INT64_FORMAT " of flow " INT64_FORMAT ".",
+						   id_column(td, tuple, "id"), id_column(td, tuple, "flow_id")),
+				 errhint("Register it with flowcontrol.register_trigger() or flowcontrol.attach_trigger().")));
 	SPI_finish();
 	fc_trigger_check_binding(td, tuple, name);
 
@@ -618,8 +785,9 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("a trigger that creates flow runs needs a flow"),
 				 errhint("Set flow_id, or create_flow to false for a trigger that only wakes waiting runs.")));
-	check_expression(text_column(td, tuple, "condition"),
-					 psprintf("condition of trigger %s", name));
+	if (column_is_new(td, tuple, "condition"))
+		check_expression(text_column(td, tuple, "condition"),
+						 psprintf("of trigger " INT64_FORMAT " \"%s\"", id_column(td, tuple, "id"), name));
 }
 
 /* Does the row have a NULL in a column declared NOT NULL? */
@@ -669,8 +837,20 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 	{
 		char	   *name = text_column(td, tuple, "name");
 
-		check_expression(text_column(td, tuple, "condition"),
-						 psprintf("condition of flow \"%s\"", name ? name : ""));
+		bool		isnull;
+		Datum		table = fc_definition_column(td, tuple, "object_table", &isnull);
+
+		if (column_is_new(td, tuple, "condition"))
+			check_expression(text_column(td, tuple, "condition"),
+							 psprintf("of flow \"%s\"", name ? name : ""));
+
+		/*
+		 * Runs attach rows by a primary key of one column: refuse a table
+		 * without one now, not when a run is created.  A dump restores
+		 * primary keys after the data, with check_function_bodies off.
+		 */
+		if (!isnull && check_function_bodies && column_is_new(td, tuple, "object_table"))
+			(void) fc_catalog_object_key(DatumGetObjectId(table), NULL);
 		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		{
 			int			attnum = SPI_fnumber(RelationGetDescr(td->tg_relation), "updated_at");
@@ -687,4 +867,128 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 		check_trigger(td, tuple);
 
 	return PointerGetDatum(tuple);
+}
+
+/* ---------------------------------------------------------------------
+ * define_flow() and add_action()
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Run one of the install script's internal functions (a kept plan of a
+ * SELECT returning bigint) as the caller, and return its result.  An error
+ * it raises is raised again without the CONTEXT lines of the PL/pgSQL
+ * functions and SQL statements it went through (they name internals, not
+ * the user's input; errors here name what was wrong in the input), with
+ * the caller's own context.  Query cancel and shutdown are re-thrown.
+ */
+static int64
+call_internal(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+			  Datum *values, const char *nulls, bool *isnull)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile int64 result = 0;
+
+	PG_TRY();
+	{
+		spi_connect();
+		if (*plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+			if (p == NULL || SPI_keepplan(p) != 0)
+				elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+					 SPI_result_code_string(SPI_result));
+			*plan = p;
+		}
+		if (SPI_execute_plan(*plan, values, nulls, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "\"%s\" returned no row", sql);
+		result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, isnull));
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+			PG_RE_THROW();
+		FlushErrorState();
+		/* raised afresh here: the callers' context lines are added again */
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg_internal("%s", edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0,
+				 edata->schema_name ? err_generic_string(PG_DIAG_SCHEMA_NAME, edata->schema_name) : 0,
+				 edata->table_name ? err_generic_string(PG_DIAG_TABLE_NAME, edata->table_name) : 0,
+				 edata->column_name ? err_generic_string(PG_DIAG_COLUMN_NAME, edata->column_name) : 0,
+				 edata->constraint_name ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, edata->constraint_name) : 0));
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
+ * define_flow(definition jsonb) returns bigint: _define_flow() does the
+ * work; "object_table" is resolved here, in the caller's search path.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_define_flow);
+Datum
+flowcontrol_define_flow(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {JSONBOID};
+	Datum		values[1];
+	char		nulls[1] = " ";
+	bool		isnull;
+	int64		id;
+
+	if (PG_ARGISNULL(0))
+		nulls[0] = 'n';
+	else
+		values[0] = PG_GETARG_DATUM(0);
+	id = call_internal(&plan,
+					   "SELECT flowcontrol._define_flow($1,"
+					   " CASE WHEN pg_catalog.jsonb_typeof($1 OPERATOR(pg_catalog.->) 'object_table')"
+					   " OPERATOR(pg_catalog.=) 'string'"
+					   " THEN ($1 OPERATOR(pg_catalog.->>) 'object_table')::pg_catalog.regclass END)",
+					   1, types, values, nulls, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * add_action(flow_id, action, config, parent_id, description) returns
+ * bigint: _add_action() does the work.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_add_action);
+Datum
+flowcontrol_add_action(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[5] = {INT8OID, TEXTOID, JSONBOID, INT8OID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = "     ";
+	bool		isnull;
+	int64		id;
+	int			i;
+
+	for (i = 0; i < 5; i++)
+	{
+		if (PG_ARGISNULL(i))
+			nulls[i] = 'n';
+		else
+			values[i] = PG_GETARG_DATUM(i);
+	}
+	id = call_internal(&plan,
+					   "SELECT flowcontrol._add_action($1, $2, $3, $4, $5)",
+					   5, types, values, nulls, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(id);
 }

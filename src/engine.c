@@ -119,6 +119,48 @@ fc_log_append(const char *log, const char *message)
 	return psprintf("%s\n%s", log, message);
 }
 
+/*
+ * fc_log_line: a log entry as it is stored: each line of message prefixed
+ * with the time "at" in UTC ("2026-12-01 14:00:00+00 "), whatever the
+ * session's TimeZone and DateStyle, so logs compare and parse alike
+ * everywhere.  An empty message gives "" (nothing is appended).  The result
+ * is palloc'd in the current memory context; errors only on a time beyond
+ * the timestamp range.
+ */
+char *
+fc_log_line(const char *message, TimestampTz at)
+{
+	struct pg_tm tt;
+	fsec_t		fsec;
+	char		stamp[64];
+	StringInfoData buf;
+	const char *line;
+
+	if (message == NULL || message[0] == '\0')
+		return pstrdup("");
+	if (timestamp2tm(at, NULL, &tt, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02d %02d:%02d:%02d+00 ",
+			 tt.tm_year, tt.tm_mon, tt.tm_mday, tt.tm_hour, tt.tm_min, tt.tm_sec);
+	initStringInfo(&buf);
+	for (line = message;;)
+	{
+		const char *end = strchr(line, '\n');
+
+		appendStringInfoString(&buf, stamp);
+		if (end == NULL)
+		{
+			appendStringInfoString(&buf, line);
+			break;
+		}
+		appendBinaryStringInfo(&buf, line, end - line + 1);
+		line = end + 1;
+	}
+	return buf.data;
+}
+
 void
 fc_engine_define_settings(void)
 {
@@ -204,7 +246,7 @@ fc_exec_set_log(FcExec *exec, const char *base, const char *message, bool check_
 	if (check_limit)
 		check_log_size(base, message);
 	old = MemoryContextSwitchTo(exec->exec_cxt);
-	exec->run->log = fc_log_append(base, message);
+	exec->run->log = fc_log_append(base, fc_log_line(message, fc_now(exec->flow->owner)));
 	MemoryContextSwitchTo(old);
 	free_exec_value(exec, old_log);
 }
@@ -356,17 +398,37 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 /* longest error message, in bytes, that an errored run's log line quotes */
 #define FC_MAX_LOGGED_ERROR 8192
 
+/* a part of an error for the log, cut to FC_MAX_LOGGED_ERROR bytes */
+static void
+append_error_part(StringInfo buf, const char *label, const char *text)
+{
+	int			len = strlen(text);
+
+	appendStringInfoString(buf, label);
+	/* the engine's own lines are never refused: a huge message is cut */
+	if (len > FC_MAX_LOGGED_ERROR)
+		appendStringInfo(buf, "%.*s...", pg_mbcliplen(text, len, FC_MAX_LOGGED_ERROR), text);
+	else
+		appendStringInfoString(buf, text);
+}
+
+/*
+ * An error as the log keeps it: "SQLSTATE: message", then its DETAIL and
+ * HINT, if any, on lines of their own, as psql shows them.
+ */
 static char *
 describe_error(ErrorData *e)
 {
-	const char *message = e->message ? e->message : "";
-	int			len = strlen(message);
+	StringInfoData buf;
 
-	/* the engine's own lines are never refused: a huge message is cut */
-	if (len > FC_MAX_LOGGED_ERROR)
-		return psprintf("%s: %.*s...", unpack_sql_state(e->sqlerrcode),
-						pg_mbcliplen(message, len, FC_MAX_LOGGED_ERROR), message);
-	return psprintf("%s: %s", unpack_sql_state(e->sqlerrcode), message);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s: ", unpack_sql_state(e->sqlerrcode));
+	append_error_part(&buf, "", e->message ? e->message : "");
+	if (e->detail != NULL && e->detail[0] != '\0')
+		append_error_part(&buf, "\nDETAIL:  ", e->detail);
+	if (e->hint != NULL && e->hint[0] != '\0')
+		append_error_part(&buf, "\nHINT:  ", e->hint);
+	return buf.data;
 }
 
 /*
@@ -481,7 +543,8 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("Cannot start a flow run for an inactive flow"),
-				 errdetail("Flow " INT64_FORMAT " \"%s\" is not active.", flow->id, flow->name)));
+				 errdetail("Flow " INT64_FORMAT " \"%s\" is not active.", flow->id, flow->name),
+				 errhint("Activate it with flowcontrol.activate_flow(" INT64_FORMAT ").", flow->id)));
 
 	if (OidIsValid(object_table) != (object_id != NULL))
 		ereport(ERROR,
@@ -499,7 +562,12 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		(void) OidInputFunctionCall(infunc, (char *) object_id, ioparam, -1);
 	}
 
-	if (OidIsValid(flow->object_table) && flow->object_table != object_table)
+	/*
+	 * As in the seed, the flow's table is checked only against an object
+	 * that is given: a run without an object is created for any flow.
+	 */
+	if (OidIsValid(flow->object_table) && OidIsValid(object_table) &&
+		flow->object_table != object_table)
 		return NULL;
 
 	/*
@@ -1114,7 +1182,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 				run->outcome = FC_OUTCOME_ERRORED;
 				run->has_done_at = true;
 				run->done_at = claim_now;
-				run->log = fc_log_append(run->log, describe_error(edata));
+				run->log = fc_log_append(run->log, fc_log_line(describe_error(edata), claim_now));
 				AssertRunDone(run);
 				fc_catalog_write_run(run);
 			}
@@ -1226,7 +1294,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run->outcome = outcome;
 	run->has_done_at = true;
 	run->done_at = fc_now_for_flow(run->flow_id);
-	run->log = fc_log_append(run->log, message);
+	run->log = fc_log_append(run->log, fc_log_line(message, run->done_at));
 	AssertRunDone(run);
 	fc_catalog_write_run(run);
 	return run;
@@ -1241,10 +1309,13 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	if (state != NULL)
 		fc_engine_check_state_size(state);
 
-	/* a run executing anywhere (this session included) holds its lock */
+	/*
+	 * A run executing anywhere (this session included) holds its lock; a
+	 * row left "running" counts as executing too, as in the seed.
+	 */
 	if (find_exec(run_id) == NULL)
 		run = fc_catalog_lock_run(run_id, true);
-	if (run == NULL)
+	if (run == NULL || run->status == FC_STATUS_RUNNING)
 	{
 		FcRun	   *existing = fc_catalog_read_run(run_id);
 
@@ -1310,6 +1381,16 @@ check_not_executing_here(int64 run_id, const char *what)
 						what, (long long) run_id)));
 }
 
+/* pausing or resuming a run that is done changes nothing: say so */
+static void
+warn_if_done(const FcRun *run, const char *verb)
+{
+	if (run->status == FC_STATUS_DONE)
+		ereport(WARNING,
+				(errmsg("flow run " INT64_FORMAT " is not in a valid state to %s: %s",
+						run->id, verb, fc_status_names[run->status])));
+}
+
 FcRun *
 fc_engine_pause(int64 run_id)
 {
@@ -1317,6 +1398,7 @@ fc_engine_pause(int64 run_id)
 
 	check_not_executing_here(run_id, "pause");
 	run = lock_visible_run(run_id);
+	warn_if_done(run, "pause");
 	if (run->status == FC_STATUS_PENDING || run->status == FC_STATUS_WAITING)
 	{
 		run->status = FC_STATUS_PAUSED;
@@ -1332,6 +1414,7 @@ fc_engine_resume(int64 run_id)
 
 	check_not_executing_here(run_id, "resume");
 	run = lock_visible_run(run_id);
+	warn_if_done(run, "resume");
 	if (run->status == FC_STATUS_PAUSED)
 	{
 		if (run->action_id != 0 && (run->has_continue_after || run->waiting_trigger_id != 0))
@@ -1361,7 +1444,7 @@ fc_engine_append_log(int64 run_id, const char *message)
 	if (message != NULL && message[0] != '\0')
 	{
 		check_log_size(run->log, message);
-		run->log = fc_log_append(run->log, message);
+		run->log = fc_log_append(run->log, fc_log_line(message, fc_now_for_flow(run->flow_id)));
 		fc_catalog_write_run(run);
 	}
 	return run;

@@ -63,6 +63,9 @@ extern Jsonb *fc_exec_context(FcExec *exec);
 /* Append a line to a log string (empty messages ignored); returns the new log. */
 extern char *fc_log_append(const char *log, const char *message);
 
+/* A log entry: each line of message prefixed with "at" in UTC (see engine.c). */
+extern char *fc_log_line(const char *message, TimestampTz at);
+
 /* Flags of fc_engine_create_run() */
 #define FC_CREATE_CHECK_VISIBLE	0x01	/* the caller must be able to see the flow */
 #define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's lock

@@ -77,6 +77,8 @@ extern char *fc_expr_render(const char *template_text, Jsonb *context);
 
 /* Check the syntax of a template's placeholders; same errors as parsing. */
 extern void fc_expr_validate_template(const char *template_text);
+/* The same, and unknown filter names in its placeholders are errors. */
+extern void fc_expr_validate_template_filters(const char *template_text);
 
 /*
  * Raise UNDEFINED_OBJECT if the expression uses a filter that is neither

@@ -1465,6 +1465,29 @@ fc_expr_validate_template(const char *template_text)
 	error_context_stack = errcallback.previous;
 }
 
+/*
+ * fc_expr_validate_template, and the filter names of its placeholders as
+ * fc_expr_check_filters() checks them.
+ */
+void
+fc_expr_validate_template_filters(const char *template_text)
+{
+	const char *pos = template_text;
+	const char *start;
+	const char *end;
+	ErrorContextCallback errcallback;
+	FcPlaceholderContext pc;
+	FcExpr	   *expr;
+
+	push_placeholder_context(&errcallback, &pc, template_text);
+	while ((expr = next_placeholder(template_text, &pos, &start, &end, &pc)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		fc_expr_check_filters(expr);
+	}
+	error_context_stack = errcallback.previous;
+}
+
 /* ---------------------------------------------------------------------
  * Filter names
  * ---------------------------------------------------------------------
