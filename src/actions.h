@@ -11,6 +11,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "engine.h"
 
 /*
@@ -28,7 +29,7 @@ extern void fc_actions_validate_config(const char *action, bool builtin, Jsonb *
  * In a PG_CATCH block (memory context restored): re-throw the error with
  * "PREFIX: message" or "message SUFFIX" as its message.
  */
-extern void fc_actions_rethrow_placed(const char *prefix, const char *suffix) pg_attribute_noreturn();
+pg_noreturn extern void fc_actions_rethrow_placed(const char *prefix, const char *suffix);
 
 /*
  * Call an action's run hook (returning = false) or return hook (true) and

@@ -855,10 +855,10 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 		{
 			int			attnum = SPI_fnumber(RelationGetDescr(td->tg_relation), "updated_at");
 			Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-			bool		isnull = false;
+			bool		now_isnull = false;
 
 			tuple = heap_modify_tuple_by_cols(tuple, RelationGetDescr(td->tg_relation),
-											  1, &attnum, &now, &isnull);
+											  1, &attnum, &now, &now_isnull);
 		}
 	}
 	else if (strcmp(relname, "flow_action") == 0)
