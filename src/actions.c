@@ -310,9 +310,9 @@ check_config_expression(const char *action, const char *key, const char *source,
 		MemoryContextSwitchTo(cxt);
 		config_error_placed = true;
 		fc_actions_rethrow_placed(psprintf("invalid %s in config key \"%s\" of %s at %s",
-								   template ? "template" :
-								   strcmp(key, "condition") == 0 ? "condition" : "expression",
-								   key, action, validate_where), NULL);
+										   template ? "template" :
+										   strcmp(key, "condition") == 0 ? "condition" : "expression",
+										   key, action, validate_where), NULL);
 	}
 	PG_END_TRY();
 }
@@ -355,7 +355,7 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 		char	   *key;
 		const FcKeySpec *spec = NULL;
 		ErrorContextCallback errcallback;
-		FcKeyContext	kc;
+		FcKeyContext kc;
 
 		if (tok != WJB_KEY)
 			continue;
@@ -535,7 +535,7 @@ decode_config(const char *action, FcActionKind kind, Jsonb *config)
 			if (v.type == jbvString)
 			{
 				ErrorContextCallback errcallback;
-				FcKeyContext	kc;
+				FcKeyContext kc;
 
 				kc.action = action;
 				kc.key = psprintf("state.%s", jbv_string(&k));
@@ -746,8 +746,8 @@ for_loop(FcExec *exec, FcAction *a, FcPrepared *p, bool returning)
 					 errmsg("loop variable \"%s\" is not an integer", var)));
 
 		/*
-		 * step is positive, so a sum past the largest int64 is past any
-		 * end: the loop ends, as it does in the seed's unbounded integers.
+		 * step is positive, so a sum past the largest int64 is past any end:
+		 * the loop ends, as it does in the seed's unbounded integers.
 		 */
 		if (pg_add_s64_overflow(counter, p->step, &counter))
 			past_end = true;
@@ -1083,9 +1083,9 @@ call_builtin(FcExec *exec, FcAction *a, bool returning)
 	FcPrepared *p = prepared(exec, a);
 
 	/*
-	 * An action without children is "returned to" only when it entered
-	 * (for example a Delay with action_if_past "enter"): continue, as the
-	 * seed's default return hook does.
+	 * An action without children is "returned to" only when it entered (for
+	 * example a Delay with action_if_past "enter"): continue, as the seed's
+	 * default return hook does.
 	 */
 	if (returning && !a->type->has_children)
 		return FC_DIR_CONTINUE;
@@ -1234,8 +1234,8 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 
 	/*
 	 * A STRICT function is not called with a NULL argument (the object of a
-	 * run without one): as the executor would, take its result as NULL,
-	 * which like any NULL result means continue.
+	 * run without one): as the executor would, take its result as NULL, which
+	 * like any NULL result means continue.
 	 */
 	if (flinfo.fn_strict && fcinfo->args[1].isnull)
 		return FC_DIR_CONTINUE;

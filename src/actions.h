@@ -3,6 +3,8 @@
  * actions.h
  *	  The built-in actions and the call into user actions.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_ACTIONS_H

@@ -4,6 +4,8 @@
  *	  SQL-callable functions: argument checks, then a call into the
  *	  subsystem that does the work.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -12,9 +14,9 @@
 #include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "utils/builtins.h"
-#include "utils/timestamp.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "catalog.h"
 #include "engine.h"
@@ -285,7 +287,7 @@ finish_with(FunctionCallInfo fcinfo, FcRunOutcome outcome, bool has_message, boo
 {
 	int64		run_id = required_id(fcinfo, 0, "run_id");
 	char	   *message = (has_message && !PG_ARGISNULL(1)) ?
-		text_to_cstring(PG_GETARG_TEXT_PP(1)) : "";
+	text_to_cstring(PG_GETARG_TEXT_PP(1)) : "";
 	MemoryContext caller = api_connect();
 
 	RETURN_RUN(caller, fc_engine_finish(run_id, outcome, message, only_if_not_done));

@@ -269,12 +269,11 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 
 	/*
 	 * Parse and run with only pg_catalog (then pg_temp) in the search path:
-	 * these queries run as the extension owner, so a hostile search_path
-	 * must not be able to substitute operators or functions.  Parse
-	 * analysis checks schema privileges, so the plan is prepared as the
-	 * extension owner too: a role with no rights on flowcontrol's schema
-	 * (say, one writing to a table with a flow trigger) may be the first to
-	 * need it.
+	 * these queries run as the extension owner, so a hostile search_path must
+	 * not be able to substitute operators or functions.  Parse analysis
+	 * checks schema privileges, so the plan is prepared as the extension
+	 * owner too: a role with no rights on flowcontrol's schema (say, one
+	 * writing to a table with a flow trigger) may be the first to need it.
 	 */
 	save_nestlevel = NewGUCNestLevel();
 	RestrictSearchPath();
@@ -944,6 +943,7 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 	st->rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), RowExclusiveLock);
 	st->estate = CreateExecutorState();
 	st->rri = makeNode(ResultRelInfo);
+
 	/*
 	 * No range table: index 0 (ExecConstraints' error detail then shows the
 	 * row only to those who may read all of it).
@@ -982,8 +982,8 @@ get_insert_state(FcInsertState *temp, bool *temporary)
 
 	/*
 	 * Keep a state only where the executor hooks will see the statement end:
-	 * not when the library was loaded in the middle of it (exec_depth is
-	 * then 0), and not while one kept for an enclosing context exists.
+	 * not when the library was loaded in the middle of it (exec_depth is then
+	 * 0), and not while one kept for an enclosing context exists.
 	 */
 	if (insert_state.estate != NULL || exec_depth == 0)
 	{
@@ -1201,7 +1201,7 @@ static MemoryContext definition_cxt = NULL;
 static HTAB *flow_cache = NULL;
 static HTAB *type_cache = NULL;
 static uint64 definition_generation = 0;
-static List *stale_flows = NIL;		/* contexts to free at transaction end */
+static List *stale_flows = NIL; /* contexts to free at transaction end */
 static bool xact_callback_registered = false;
 
 static void
@@ -1397,6 +1397,7 @@ load_flow(int64 flow_id)
 		" object_table::pg_catalog.oid, condition, owner::pg_catalog.oid"
 		" FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
 	};
+
 	/* Siblings come in order: parent, then position, then id. */
 	static FcQuery actions_q = {
 		"SELECT id, parent_id, action, description, config FROM flowcontrol.flow_action"

@@ -3,6 +3,8 @@
  * catalog.h
  *	  Reading and writing flowcontrol's own tables.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_CATALOG_H

@@ -16,6 +16,8 @@
  * read before the macro exists.  Where the newest API is a struct member
  * rather than a function, an FC_ macro names it.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_COMPAT_H

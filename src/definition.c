@@ -18,11 +18,14 @@
  * (_check_action, _check_condition) so that errors name their place in the
  * document.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -41,7 +44,6 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
-#include "access/xact.h"
 
 #include "actions.h"
 #include "catalog.h"
@@ -292,9 +294,9 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 	if (uses > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg_plural("action \"%s\" is still used by " INT64_FORMAT " flow action",
-							   "action \"%s\" is still used by " INT64_FORMAT " flow actions",
-							   uses, name, uses),
+				 errmsg_plural("action \"%s\" is still used by %lld flow action",
+							   "action \"%s\" is still used by %lld flow actions",
+							   uses, name, (long long) uses),
 				 errhint("Delete those flow actions first.")));
 
 	fc_catalog_exec(&delete_q, &arg, NULL, 0);
@@ -715,7 +717,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-					 errmsg("parent action " INT64_FORMAT " does not exist", parent_id)));
+					 errmsg("parent action %lld does not exist", (long long) parent_id)));
 		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) != flow_id)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -734,11 +736,11 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 			if (ancestor == id)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-						 errmsg("action " INT64_FORMAT " cannot be its own ancestor", id)));
+						 errmsg("action %lld cannot be its own ancestor", (long long) id)));
 			if (++depth > 10000)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("action tree of flow " INT64_FORMAT " is too deep", flow_id)));
+						 errmsg("action tree of flow %lld is too deep", (long long) flow_id)));
 			args[0] = Int64GetDatum(ancestor);
 			fc_catalog_exec(&parent_q, args, NULL, 1);
 			if (SPI_processed == 0)
@@ -773,8 +775,9 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("Trigger %s is not registered", name ? name : "(null)"),
-				 errdetail("The trigger is trigger " INT64_FORMAT " of flow " INT64_FORMAT ".",
-						   id_column(td, tuple, "id"), id_column(td, tuple, "flow_id")),
+				 errdetail("The trigger is trigger %lld of flow %lld.",
+						   (long long) id_column(td, tuple, "id"),
+						   (long long) id_column(td, tuple, "flow_id")),
 				 errhint("Register it with flowcontrol.register_trigger() or flowcontrol.attach_trigger().")));
 	SPI_finish();
 	fc_trigger_check_binding(td, tuple, name);
@@ -826,9 +829,9 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 	relname = RelationGetRelationName(td->tg_relation);
 
 	/*
-	 * BEFORE ROW triggers run before NOT NULL constraints are checked: a
-	 * NULL in a NOT NULL column is left for the constraint to report, and
-	 * the checks below never see one.
+	 * BEFORE ROW triggers run before NOT NULL constraints are checked: a NULL
+	 * in a NOT NULL column is left for the constraint to report, and the
+	 * checks below never see one.
 	 */
 	if (has_null_in_not_null_column(td->tg_relation, tuple))
 		return PointerGetDatum(tuple);

@@ -3,6 +3,8 @@
  * definition.h
  *	  Registries and the validation of saved definitions.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_DEFINITION_H

@@ -483,7 +483,7 @@ limits_reached(const FcFlow *flow, Oid object_table, const char *object_id,
 			   bool object_locked)
 {
 	bool		per_object = object_id != NULL &&
-		(flow->max_per_object > 0 || flow->max_concurrent_per_object > 0);
+	(flow->max_per_object > 0 || flow->max_concurrent_per_object > 0);
 
 	if (flow->max_concurrent > 0)
 	{
@@ -543,8 +543,8 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("Cannot start a flow run for an inactive flow"),
-				 errdetail("Flow " INT64_FORMAT " \"%s\" is not active.", flow->id, flow->name),
-				 errhint("Activate it with flowcontrol.activate_flow(" INT64_FORMAT ").", flow->id)));
+				 errdetail("Flow %lld \"%s\" is not active.", (long long) flow->id, flow->name),
+				 errhint("Activate it with flowcontrol.activate_flow(%lld).", (long long) flow->id)));
 
 	if (OidIsValid(object_table) != (object_id != NULL))
 		ereport(ERROR,
@@ -563,19 +563,19 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 	}
 
 	/*
-	 * As in the seed, the flow's table is checked only against an object
-	 * that is given: a run without an object is created for any flow.
+	 * As in the seed, the flow's table is checked only against an object that
+	 * is given: a run without an object is created for any flow.
 	 */
 	if (OidIsValid(flow->object_table) && OidIsValid(object_table) &&
 		flow->object_table != object_table)
 		return NULL;
 
 	/*
-	 * The object is read by the owner's hooks, and reading a row runs code
-	 * of the table's owner (casts to json, row-level security policies,
-	 * the key's operators).  So the table is the owner's choice: the one
-	 * the flow names, the one a table trigger bound by the owner fired for,
-	 * or any table when a member of the owner starts the run.
+	 * The object is read by the owner's hooks, and reading a row runs code of
+	 * the table's owner (casts to json, row-level security policies, the
+	 * key's operators).  So the table is the owner's choice: the one the flow
+	 * names, the one a table trigger bound by the owner fired for, or any
+	 * table when a member of the owner starts the run.
 	 */
 	if (OidIsValid(object_table) && !OidIsValid(flow->object_table) &&
 		!(flags & FC_CREATE_OBJECT_ADMITTED) &&
@@ -585,17 +585,17 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to attach a row of table \"%s\" to a run of flow " INT64_FORMAT,
-						get_rel_name(object_table), flow->id),
-				 errdetail("Flow " INT64_FORMAT " names no object table, and only members of its owner \"%s\" may choose one.",
-						   flow->id, GetUserNameFromId(flow->owner, false)),
+				 errmsg("permission denied to attach a row of table \"%s\" to a run of flow %lld",
+						get_rel_name(object_table), (long long) flow->id),
+				 errdetail("Flow %lld names no object table, and only members of its owner \"%s\" may choose one.",
+						   (long long) flow->id, GetUserNameFromId(flow->owner, false)),
 				 errhint("Set the flow's object_table to the table.")));
 	}
 
 	if (trigger_id != 0)
 	{
 		int64		reset_action = reset_action_id >= 0 ? reset_action_id :
-			trigger_reset_action(trigger_id);
+		trigger_reset_action(trigger_id);
 
 		if (reset_action != 0)
 		{
@@ -683,7 +683,7 @@ typedef struct FcFetchArgs
 static void
 fetch_object_guarded(void *arg)
 {
-	FcFetchArgs  *fa = (FcFetchArgs *) arg;
+	FcFetchArgs *fa = (FcFetchArgs *) arg;
 	FcRun	   *run = fa->exec->run;
 	Jsonb	   *obj;
 
@@ -703,7 +703,7 @@ fetch_object_guarded(void *arg)
 static void
 flow_condition_guarded(void *arg)
 {
-	FcFetchArgs  *fa = (FcFetchArgs *) arg;
+	FcFetchArgs *fa = (FcFetchArgs *) arg;
 
 	fa->cond = fc_expr_condition(fa->exec->flow->condition, fc_exec_context(fa->exec));
 }
@@ -719,7 +719,7 @@ typedef struct FcHookArgs
 static void
 hook_guarded(void *arg)
 {
-	FcHookArgs   *ha = (FcHookArgs *) arg;
+	FcHookArgs *ha = (FcHookArgs *) arg;
 
 	ha->directive = fc_action_call(ha->exec, ha->action, ha->returning);
 }
@@ -882,6 +882,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	FcRun	   *result;
 	ErrorData  *edata = NULL;
+
 	/* set inside PG_TRY, read after it: volatile against longjmp clobbers */
 	volatile int start = -1;
 	volatile bool start_with_continue = false;
@@ -921,13 +922,13 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 
 	/*
 	 * The error context callback is pushed inside PG_TRY: PG_END_TRY (and a
-	 * catcher's PG_CATCH) restore error_context_stack to its value at
-	 * PG_TRY, so a callback pushed before it would stay on the stack after
-	 * this frame is gone.
+	 * catcher's PG_CATCH) restore error_context_stack to its value at PG_TRY,
+	 * so a callback pushed before it would stay on the stack after this frame
+	 * is gone.
 	 */
 	PG_TRY();
 	{
-		FcFetchArgs	fa = {&exec, NULL, true};
+		FcFetchArgs fa = {&exec, NULL, true};
 
 		errcallback.callback = exec_error_callback;
 		errcallback.arg = &exec;
@@ -1085,12 +1086,12 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 {
 	/*
 	 * Claim a batch of runnable runs in id order, skipping locked ones; the
-	 * id cursor makes each run execute at most once per call even when it
-	 * is runnable again afterwards.  Pending and due waiting runs are
-	 * claimed by two scans of their partial indexes (one OR over both would
-	 * be planned as a scan of the primary key that reads every done run);
-	 * rows one scan locked beyond the batch stay locked by us and come
-	 * first in the next batch.
+	 * id cursor makes each run execute at most once per call even when it is
+	 * runnable again afterwards.  Pending and due waiting runs are claimed by
+	 * two scans of their partial indexes (one OR over both would be planned
+	 * as a scan of the primary key that reads every done run); rows one scan
+	 * locked beyond the batch stay locked by us and come first in the next
+	 * batch.
 	 */
 #define FC_CLAIM_VISIBLE \
 		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id" \
@@ -1114,9 +1115,9 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 	Oid			user = GetUserId();
 
 	/*
-	 * The claim takes the runs of the flows the current user may see:
-	 * those of owners it is a member of, or all for a superuser.  So the
-	 * session's clock applies to all of them or none.
+	 * The claim takes the runs of the flows the current user may see: those
+	 * of owners it is a member of, or all for a superuser.  So the session's
+	 * clock applies to all of them or none.
 	 */
 	TimestampTz claim_now = fc_now(user);
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -1154,10 +1155,10 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 
 		/*
 		 * The batch's rows are locked by this (top) transaction.  Updating
-		 * one from the run's subtransaction would make every run a
-		 * MultiXact (locker and updater differ), so the row is written here,
-		 * after the subtransaction -- unless flow_run has triggers of its
-		 * own, whose failure must stay confined to the run.
+		 * one from the run's subtransaction would make every run a MultiXact
+		 * (locker and updater differ), so the row is written here, after the
+		 * subtransaction -- unless flow_run has triggers of its own, whose
+		 * failure must stay confined to the run.
 		 */
 		defer = fc_catalog_run_writes_plain();
 		for (i = 0; i < n; i++)
@@ -1206,8 +1207,8 @@ fc_engine_cleanup_runs(TimestampTz before, int64 max_runs, bool visible_only)
 	/*
 	 * One batch: done runs finished before $1, at most $2, of visible flows
 	 * unless $3; rows locked by others (being reset, say) are skipped and
-	 * left for a later call.  No index on done_at: a done run's row must
-	 * stay cheap to write, and the scan stops once it has a batch.
+	 * left for a later call.  No index on done_at: a done run's row must stay
+	 * cheap to write, and the scan stops once it has a batch.
 	 */
 	static FcQuery q = {
 		"WITH d AS (DELETE FROM flowcontrol.flow_run WHERE id IN ("
@@ -1310,8 +1311,8 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 		fc_engine_check_state_size(state);
 
 	/*
-	 * A run executing anywhere (this session included) holds its lock; a
-	 * row left "running" counts as executing too, as in the seed.
+	 * A run executing anywhere (this session included) holds its lock; a row
+	 * left "running" counts as executing too, as in the seed.
 	 */
 	if (find_exec(run_id) == NULL)
 		run = fc_catalog_lock_run(run_id, true);
@@ -1387,8 +1388,8 @@ warn_if_done(const FcRun *run, const char *verb)
 {
 	if (run->status == FC_STATUS_DONE)
 		ereport(WARNING,
-				(errmsg("flow run " INT64_FORMAT " is not in a valid state to %s: %s",
-						run->id, verb, fc_status_names[run->status])));
+				(errmsg("flow run %lld is not in a valid state to %s: %s",
+						(long long) run->id, verb, fc_status_names[run->status])));
 }
 
 FcRun *

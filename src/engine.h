@@ -26,7 +26,8 @@ typedef struct FcExec
 	int		   *counts;			/* run, return hook calls per action index */
 	int			current;		/* action index being executed */
 	bool		returning;		/* running the return hook */
-	FcRunOutcome finish_outcome;	/* set by cancel/abort/... during execution */
+	FcRunOutcome finish_outcome;	/* set by cancel/abort/... during
+									 * execution */
 	char	   *finish_message;
 	MemoryContext exec_cxt;
 	struct FcExec *outer;		/* enclosing execution in this backend */
@@ -67,14 +68,18 @@ extern char *fc_log_append(const char *log, const char *message);
 extern char *fc_log_line(const char *message, TimestampTz at);
 
 /* Flags of fc_engine_create_run() */
-#define FC_CREATE_CHECK_VISIBLE	0x01	/* the caller must be able to see the flow */
-#define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's lock
-										 * and took object_id from the row */
-#define FC_CREATE_OBJECT_ADMITTED	0x04	/* the object's table was chosen by the
-											 * owner: a table trigger of a name the
-											 * flow is bound to fired for its row */
-#define FC_CREATE_SKIP_UNADMITTED	0x08	/* an object the owner did not choose
-											 * gives NULL instead of an error */
+#define FC_CREATE_CHECK_VISIBLE	0x01	/* the caller must be able to see the
+										 * flow */
+#define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's
+										 * lock and took object_id from the
+										 * row */
+#define FC_CREATE_OBJECT_ADMITTED	0x04	/* the object's table was chosen
+											 * by the owner: a table trigger
+											 * of a name the flow is bound to
+											 * fired for its row */
+#define FC_CREATE_SKIP_UNADMITTED	0x08	/* an object the owner did not
+											 * choose gives NULL instead of an
+											 * error */
 
 /*
  * Create a run, honouring activity, object table, limits and the trigger's

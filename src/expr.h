@@ -10,6 +10,8 @@
  * an FcExprNode tree; expr_eval.c evaluates it to a JsonbValue.  Parsed
  * trees are cached per backend, keyed by their source text.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_EXPR_H
@@ -19,7 +21,7 @@
 
 /* Limits that keep hostile input from exhausting the stack or memory. */
 #define FC_EXPR_MAX_LENGTH		65536	/* bytes of source text */
-#define FC_EXPR_MAX_DEPTH		200		/* nesting of operators and parens */
+#define FC_EXPR_MAX_DEPTH		200 /* nesting of operators and parens */
 #define FC_EXPR_MAX_VALUE_SIZE	(16 * 1024 * 1024)	/* bytes of a string or
 													 * array a filter builds */
 
@@ -77,6 +79,7 @@ extern char *fc_expr_render(const char *template_text, Jsonb *context);
 
 /* Check the syntax of a template's placeholders; same errors as parsing. */
 extern void fc_expr_validate_template(const char *template_text);
+
 /* The same, and unknown filter names in its placeholders are errors. */
 extern void fc_expr_validate_template_filters(const char *template_text);
 

@@ -67,9 +67,9 @@ typedef struct FcEvalState
 	JsonbContainer *context;	/* top-level object, or NULL */
 
 	/*
-	 * In a template placeholder that is a variable with filters (Django's
-	 * {{ var|filter }} syntax), a missing variable is "" rather than None,
-	 * as Django renders it (string_if_invalid).
+	 * In a template placeholder that is a variable with filters (Django's {{
+	 * var|filter }} syntax), a missing variable is "" rather than None, as
+	 * Django renders it (string_if_invalid).
 	 */
 	const FcExprNode *missing_as_empty;
 } FcEvalState;
@@ -791,6 +791,7 @@ filter_yesno(JsonbValue *value, const JsonbValue *arg)
 	if (arg->type == jbvNull)
 	{
 		text = "yes,no,maybe";
+
 		len = strlen(text);
 	}
 	else
@@ -798,7 +799,8 @@ filter_yesno(JsonbValue *value, const JsonbValue *arg)
 
 	/* split on commas; only the number of pieces past three matters */
 	s = text;
-	end = text + len;
+	end = text +len;
+
 	for (;;)
 	{
 		char	   *comma = memchr(s, ',', end - s);
@@ -917,8 +919,8 @@ filter_registered(const FcFilter *f, JsonbValue *value, const JsonbValue *arg)
 
 	/*
 	 * A filter is SQL of the role evaluating the expression (a flow's owner
-	 * while a flow runs): it runs as a hook of that role, with the role's
-	 * own settings, and what it changes does not outlive the call.
+	 * while a flow runs): it runs as a hook of that role, with the role's own
+	 * settings, and what it changes does not outlive the call.
 	 */
 	fc_owner_enter(&env, GetUserId());
 	result = FunctionCallInvoke(fcinfo);
@@ -1395,7 +1397,7 @@ placeholder_error_callback(void *arg)
 }
 
 static void
-push_placeholder_context(ErrorContextCallback *cb, FcPlaceholderContext *pc,
+push_placeholder_context(ErrorContextCallback * cb, FcPlaceholderContext *pc,
 						 const char *template_text)
 {
 	pc->template_text = template_text;

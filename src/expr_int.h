@@ -16,6 +16,8 @@
  * "and"/"or" chains are n-ary nodes and filter chains are arrays, so long
  * flat expressions never make deep trees.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_EXPR_INT_H
@@ -74,6 +76,7 @@ extern FcToken *fc_expr_scan(const char *source, int len, int *ntokens);
  */
 pg_noreturn extern void fc_expr_syntax_error(const char *source, int offset,
 											 int toklen, const char *msg);
+
 /* The same for source that is a "template" (or other what). */
 pg_noreturn extern void fc_expr_syntax_error_in(const char *what,
 												const char *source,

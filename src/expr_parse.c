@@ -21,6 +21,8 @@
  * (and checking whether they take an argument): a name may belong to a
  * filter registered later.  fc_expr_check_filters() checks them.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -14,6 +14,8 @@
  * otherwise ignored.  Anything else is a syntax error naming the run of
  * non-blank characters where it starts, so "i !bad= 5" reports "!bad=".
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

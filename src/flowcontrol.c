@@ -22,13 +22,15 @@
  * background worker ignores the offset whatever its source (see
  * fc_ignore_time_offset()).
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "access/xact.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -228,10 +230,10 @@ fc_now(Oid owner)
 		return GetCurrentTransactionStartTimestamp();
 
 	/*
-	 * The session user, not the current one: inside a flow's actions (run
-	 * as its owner) or a SECURITY DEFINER function the current user is
-	 * someone else, and the session's setting must not reach further
-	 * through them than the session itself could.
+	 * The session user, not the current one: inside a flow's actions (run as
+	 * its owner) or a SECURITY DEFINER function the current user is someone
+	 * else, and the session's setting must not reach further through them
+	 * than the session itself could.
 	 */
 	session_user = GetSessionUserId();
 	if (!superuser_arg(session_user) && !is_member_of_role(session_user, owner))

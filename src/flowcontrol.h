@@ -3,6 +3,8 @@
  * flowcontrol.h
  *	  Module-wide settings and the engine's clock.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_FLOWCONTROL_H

@@ -112,7 +112,7 @@ typedef struct FcOwnerSettings
 	int			n;
 	char	  **names;
 	char	  **values;
-	bool		sets_pinned[FC_NUM_PINNED];	/* pinned_settings[i] is set */
+	bool		sets_pinned[FC_NUM_PINNED]; /* pinned_settings[i] is set */
 } FcOwnerSettings;
 
 /* cache for the current transaction, in TopTransactionContext */

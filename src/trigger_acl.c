@@ -25,6 +25,8 @@
  * the extension owner) and can ereport(ERROR); nothing starts or ends a
  * transaction.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -162,7 +164,7 @@ trigger_does_not_exist(int64 trigger_id)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("trigger " INT64_FORMAT " does not exist", trigger_id)));
+			 errmsg("trigger %lld does not exist", (long long) trigger_id)));
 }
 
 void
@@ -217,8 +219,8 @@ fc_trigger_check_wait_config(TriggerData *td, int64 flow_id, Jsonb *config)
 		return;
 
 	/*
-	 * An UPDATE that keeps the trigger and the flow is not checked, so that
-	 * a flow waiting for a name whose grant was revoked can still be edited.
+	 * An UPDATE that keeps the trigger and the flow is not checked, so that a
+	 * flow waiting for a name whose grant was revoked can still be edited.
 	 */
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
@@ -284,8 +286,8 @@ fc_trigger_check_binding(TriggerData *td, HeapTuple tuple, const char *name)
 	/*
 	 * Superusers may bind anything (a restore loads bindings before the
 	 * grants that admit them); firing checks again in any case.  An UPDATE
-	 * that keeps name, flow and owner is not checked, so that a binding
-	 * whose grant was revoked can still be deactivated.
+	 * that keeps name, flow and owner is not checked, so that a binding whose
+	 * grant was revoked can still be deactivated.
 	 */
 	if (superuser())
 		return;

@@ -4,6 +4,8 @@
  *	  Trigger-name ownership: who may fire, bind to and wait for a name,
  *	  and which trigger ids a role may name.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_TRIGGER_ACL_H

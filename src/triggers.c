@@ -20,11 +20,14 @@
  * active trigger fire() returns before connecting to SPI; the object row
  * is turned into jsonb only when some active trigger has a condition.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/sysattr.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -41,7 +44,6 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
-#include "access/sysattr.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
@@ -276,10 +278,11 @@ wake_waiting(FcFiring *f, const FcTrigger *t)
 	}
 	else
 		nulls[1] = nulls[2] = 'n';
+
 	/*
-	 * Due by the session's moved clock for runs of owners the session user
-	 * is a member of (as fc_now() decides), by the real clock for others;
-	 * $7 spares the test while the clock is not moved.
+	 * Due by the session's moved clock for runs of owners the session user is
+	 * a member of (as fc_now() decides), by the real clock for others; $7
+	 * spares the test while the clock is not moved.
 	 */
 	args[3] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	args[4] = TimestampTzGetDatum(fc_now_moved());
@@ -463,6 +466,7 @@ typedef struct FcIdleCache
 	uint64		generation;
 	TimestampTz until;
 } FcIdleCache;
+
 PG_FUNCTION_INFO_V1(flowcontrol_fire);
 Datum
 flowcontrol_fire(PG_FUNCTION_ARGS)

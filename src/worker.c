@@ -105,9 +105,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/tuplestore.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 #include "utils/wait_event.h"
 
 #include "catalog.h"
@@ -249,8 +249,8 @@ fc_worker_define_settings(void)
 							NULL, NULL, NULL);
 
 	/*
-	 * Postmaster-level settings can only be defined while preloading;
-	 * without preloading there is no worker for them to configure.
+	 * Postmaster-level settings can only be defined while preloading; without
+	 * preloading there is no worker for them to configure.
 	 */
 	if (process_shared_preload_libraries_in_progress)
 	{
@@ -1081,8 +1081,8 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 		/*
 		 * After a full batch the next unit goes on from where this one
 		 * stopped; otherwise, and every FC_SWEEP_UNITS units so that runs
-		 * with lower ids that became due meanwhile do not wait for the end
-		 * of a long backlog, it starts again from the lowest id.
+		 * with lower ids that became due meanwhile do not wait for the end of
+		 * a long backlog, it starts again from the lowest id.
 		 */
 		if (!*more || ++sweep_units >= FC_SWEEP_UNITS)
 		{
@@ -1092,10 +1092,10 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 
 		/*
 		 * After progress look again at once: there may be more than a batch,
-		 * and runs that became due while we worked (suspended without a
-		 * time, child runs created here) are past the engine's id cursor.
-		 * Without progress sleep until the next continue_after; due runs
-		 * that other sessions hold locked must not make us spin.
+		 * and runs that became due while we worked (suspended without a time,
+		 * child runs created here) are past the engine's id cursor. Without
+		 * progress sleep until the next continue_after; due runs that other
+		 * sessions hold locked must not make us spin.
 		 */
 		next = n > 0 ? 0 : next_due_time();
 

@@ -3,6 +3,8 @@
  * worker.h
  *	  The background worker that executes runnable flow runs.
  *
+ * Copyright (c) 2026, flowcontrol developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef FC_WORKER_H
