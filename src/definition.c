@@ -946,7 +946,7 @@ flowcontrol_define_flow(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {JSONBOID};
 	Datum		values[1];
-	char		nulls[1] = " ";
+	char		nulls[] = " ";
 	bool		isnull;
 	int64		id;
 
@@ -976,7 +976,7 @@ flowcontrol_add_action(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	Oid			types[5] = {INT8OID, TEXTOID, JSONBOID, INT8OID, TEXTOID};
 	Datum		values[5];
-	char		nulls[5] = "     ";
+	char		nulls[] = "     ";
 	bool		isnull;
 	int64		id;
 	int			i;
