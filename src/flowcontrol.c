@@ -86,15 +86,26 @@ parse_interval(const char *str, Interval *result)
 	return itmin2interval(&itm_in, result) == 0;
 }
 
+/*
+ * Check hook work shared by the interval settings: parse *newval into a
+ * GUC-allocated Interval for the assign hook (*extra); name and example for
+ * the message; negative values refused unless allowed.
+ */
 static bool
-check_time_offset(char **newval, void **extra, GucSource source)
+check_interval_setting(char **newval, void **extra, const char *name,
+					   const char *example, bool allow_negative)
 {
 	Interval	parsed;
 	Interval   *copy;
 
 	if (*newval == NULL || !parse_interval(*newval, &parsed))
 	{
-		GUC_check_errdetail("\"flowcontrol.time_offset\" must be an interval, such as '3 days' or '-1 hour'.");
+		GUC_check_errdetail("\"%s\" must be an interval, such as %s.", name, example);
+		return false;
+	}
+	if (!allow_negative && (parsed.month < 0 || parsed.day < 0 || parsed.time < 0))
+	{
+		GUC_check_errdetail("\"%s\" must not be negative.", name);
 		return false;
 	}
 	copy = (Interval *) fc_guc_malloc(sizeof(Interval));
@@ -105,16 +116,29 @@ check_time_offset(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-static void
-assign_time_offset(const char *newval, void *extra)
+/* The assign hooks' value: the parsed interval, or NULL when it is zero. */
+static Interval *
+nonzero_interval(void *extra)
 {
 	Interval   *parsed = (Interval *) extra;
 
 	if (parsed == NULL ||
 		(parsed->month == 0 && parsed->day == 0 && parsed->time == 0))
-		time_offset = NULL;
-	else
-		time_offset = parsed;
+		return NULL;
+	return parsed;
+}
+
+static bool
+check_time_offset(char **newval, void **extra, GucSource source)
+{
+	return check_interval_setting(newval, extra, "flowcontrol.time_offset",
+								  "'3 days' or '-1 hour'", true);
+}
+
+static void
+assign_time_offset(const char *newval, void *extra)
+{
+	time_offset = nonzero_interval(extra);
 }
 
 /* flowcontrol.retention as text, and parsed (NULL: keep runs forever) */
@@ -124,37 +148,14 @@ static Interval *retention = NULL;
 static bool
 check_retention(char **newval, void **extra, GucSource source)
 {
-	Interval	parsed;
-	Interval   *copy;
-
-	if (*newval == NULL || !parse_interval(*newval, &parsed))
-	{
-		GUC_check_errdetail("\"flowcontrol.retention\" must be an interval, such as '30 days'.");
-		return false;
-	}
-	if (parsed.month < 0 || parsed.day < 0 || parsed.time < 0)
-	{
-		GUC_check_errdetail("\"flowcontrol.retention\" must not be negative.");
-		return false;
-	}
-	copy = (Interval *) fc_guc_malloc(sizeof(Interval));
-	if (copy == NULL)
-		return false;
-	*copy = parsed;
-	*extra = copy;
-	return true;
+	return check_interval_setting(newval, extra, "flowcontrol.retention",
+								  "'30 days'", false);
 }
 
 static void
 assign_retention(const char *newval, void *extra)
 {
-	Interval   *parsed = (Interval *) extra;
-
-	if (parsed == NULL ||
-		(parsed->month == 0 && parsed->day == 0 && parsed->time == 0))
-		retention = NULL;
-	else
-		retention = parsed;
+	retention = nonzero_interval(extra);
 }
 
 bool
