@@ -265,18 +265,17 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 {
 	FcUserSwitch save;
 	int			rc;
-	int			save_nestlevel;
+	FcSearchPathPin pin;
 
 	/*
-	 * Parse and run with only pg_catalog (then pg_temp) in the search path:
-	 * these queries run as the extension owner, so a hostile search_path must
-	 * not be able to substitute operators or functions.  Parse analysis
-	 * checks schema privileges, so the plan is prepared as the extension
-	 * owner too: a role with no rights on flowcontrol's schema (say, one
-	 * writing to a table with a flow trigger) may be the first to need it.
+	 * Parse and run with only pg_catalog in the search path: these queries
+	 * run as the extension owner, so a hostile search_path must not be able
+	 * to substitute operators or functions.  Parse analysis checks schema
+	 * privileges, so the plan is prepared as the extension owner too: a role
+	 * with no rights on flowcontrol's schema (say, one writing to a table
+	 * with a flow trigger) may be the first to need it.
 	 */
-	save_nestlevel = NewGUCNestLevel();
-	RestrictSearchPath();
+	pin = fc_pin_catalog_search_path();
 	fc_catalog_become(&save, fc_catalog_extension_owner());
 	if (q->plan == NULL)
 	{
@@ -292,7 +291,7 @@ fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount)
 
 	rc = SPI_execute_plan(q->plan, values, nulls, false, tcount);
 	fc_catalog_restore(&save);
-	AtEOXact_GUC(true, save_nestlevel);
+	fc_unpin_catalog_search_path(pin);
 
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s",

@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "catalog/dependency.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
@@ -137,22 +138,41 @@ typedef struct ErrorSaveContext
 #endif
 
 /*
- * PostgreSQL 17 removed PushOverrideSearchPath(); code that must not see
- * the caller's search_path now does what maintenance commands do:
- * NewGUCNestLevel(), RestrictSearchPath() (search_path "pg_catalog,
- * pg_temp"), then AtEOXact_GUC() to pop the level (an error pops it with
- * the (sub)transaction).  Older servers have the GUC machinery but not the
- * helper.
+ * Pinning search_path to pg_catalog for flowcontrol's own queries.  Before
+ * PostgreSQL 17 an override search path does it: a list pushed and popped,
+ * no setting changed.  17 removed that; there the code does what
+ * maintenance commands do: a GUC nest level, RestrictSearchPath() (search
+ * path "pg_catalog, pg_temp"), and AtEOXact_GUC() to pop the level -- a
+ * setting change and a search path recomputation each way, dearer on the
+ * worker's per-run writes.  An error pops either with the (sub)transaction.
  */
-#if PG_VERSION_NUM < 170000
-static inline void
-RestrictSearchPath(void)
+typedef int FcSearchPathPin;
+
+static inline FcSearchPathPin
+fc_pin_catalog_search_path(void)
 {
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
+#if PG_VERSION_NUM >= 170000
+	FcSearchPathPin level = NewGUCNestLevel();
+
+	RestrictSearchPath();
+	return level;
+#else
+	OverrideSearchPath path = {NIL, true, false, 0};
+
+	PushOverrideSearchPath(&path);
+	return 0;
 #endif
+}
+
+static inline void
+fc_unpin_catalog_search_path(FcSearchPathPin pin)
+{
+#if PG_VERSION_NUM >= 170000
+	AtEOXact_GUC(true, pin);
+#else
+	PopOverrideSearchPath();
+#endif
+}
 
 /*
  * PostgreSQL 18 replaced the pg_attribute_noreturn() suffix by the
