@@ -91,6 +91,8 @@ int			fc_max_log_size = 16384;
 	Assert((run)->status == FC_STATUS_PENDING && \
 		   (run)->outcome == FC_OUTCOME_NONE && !(run)->has_done_at)
 
+int64		fc_engine_current_run = 0;
+
 /* Executions in progress in this backend, innermost first. */
 static FcExec *current_exec = NULL;
 
@@ -1169,6 +1171,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 			CHECK_FOR_INTERRUPTS();
 			last_id = runs[i]->id;
 			*cursor = last_id;
+			fc_engine_current_run = last_id;
 			if (fc_engine_guarded(continue_one_guarded, &ca, InvalidOid, false, &edata))
 			{
 				if (ca.needs_write)
@@ -1187,6 +1190,7 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 				AssertRunDone(run);
 				fc_catalog_write_run(run);
 			}
+			fc_engine_current_run = 0;
 			executed++;
 		}
 		MemoryContextSwitchTo(old);

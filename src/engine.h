@@ -119,6 +119,13 @@ extern FcRun *fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visib
  * a member of (all for a superuser).  Returns how many.  Caller is
  * connected to SPI; runs in the caller's transaction.
  */
+/*
+ * The id of the run fc_engine_continue_runs_from() is executing, 0 between
+ * runs.  An error that escapes a run (a transient one, re-thrown) leaves it
+ * set: the worker reads it to tell which run keeps failing, and clears it.
+ */
+extern PGDLLIMPORT int64 fc_engine_current_run;
+
 #define FC_CLEANUP_BATCH 1000
 extern int64 fc_engine_cleanup_runs(TimestampTz before, int64 max_runs, bool visible_only);
 

@@ -1036,6 +1036,56 @@ extension_installed(void)
 }
 
 /*
+ * A run whose execution keeps ending in a transient error (re-thrown by the
+ * engine, so that the unit is retried) would be claimed first again after
+ * every pause, and the runs behind it would wait for ever.  So the worker
+ * counts the transient failures of the same run in a row, and after
+ * FC_TRANSIENT_ATTEMPTS ends it errored (give_up_failing_run), with the
+ * last error in its log.  A unit that commits resets the count.
+ */
+#define FC_TRANSIENT_ATTEMPTS 3
+
+static int64 failing_run = 0;
+static int	failing_attempts = 0;
+static char failing_error[FC_LAST_ERROR_LEN];
+
+static void
+note_transient_failure(ErrorData *edata)
+{
+	int64		run = fc_engine_current_run;
+
+	fc_engine_current_run = 0;
+	if (run == 0 || !fc_engine_error_is_transient(edata->sqlerrcode))
+		return;
+	if (run != failing_run)
+	{
+		failing_run = run;
+		failing_attempts = 0;
+	}
+	failing_attempts++;
+	snprintf(failing_error, sizeof(failing_error), "%s: %s",
+			 unpack_sql_state(edata->sqlerrcode), edata->message ? edata->message : "");
+}
+
+/* In a unit's transaction, connected to SPI. */
+static void
+give_up_failing_run(void)
+{
+	int64		run = failing_run;
+	int			attempts = failing_attempts;
+
+	if (attempts < FC_TRANSIENT_ATTEMPTS)
+		return;
+	/* reset first: should this fail too, it is not tried for ever */
+	failing_run = 0;
+	failing_attempts = 0;
+	(void) fc_engine_finish(run, FC_OUTCOME_ERRORED,
+							psprintf("Given up after %d attempts, each ended by a transient error; the last: %s",
+									 attempts, failing_error),
+							true);
+}
+
+/*
  * One unit of work in its own transaction.  Returns the time at which to
  * look again (DT_NOEND: only when woken or after poll_interval); sets
  * *executed, and *more when the last chunk was full (there may be more).
@@ -1060,6 +1110,8 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 	if (!*no_extension)
 	{
 		TimestampTz start = GetCurrentTimestamp();
+
+		give_up_failing_run();
 
 		/*
 		 * Up to batch_size runs, in chunks, ending early after
@@ -1107,6 +1159,8 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	failing_run = 0;
+	failing_attempts = 0;
 	MemoryContextSwitchTo(loop_cxt);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -1139,6 +1193,8 @@ worker_recover(MemoryContext loop_cxt)
 	LWLockReleaseAll();
 	pgstat_report_wait_end();
 	pgstat_report_activity(STATE_IDLE, NULL);
+
+	note_transient_failure(edata);
 
 	/* measure and cut the message before taking the lock */
 	strlcpy(last_error, edata->message ? edata->message : "", FC_LAST_ERROR_LEN);

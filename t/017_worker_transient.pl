@@ -1,6 +1,7 @@
 # A transient error inside an action -- here a deadlock -- is not the run's
 # fault: the worker rolls its unit of work back, pauses, and executes the run
-# again, which then completes.  Before issue 21 the run ended errored.
+# again, which then completes.  Before issue 21 the run ended errored.  A
+# run that fails so every time is given up after three attempts.
 #
 # The deadlock: the action takes advisory lock 2, waits for a shared lock on
 # 3 (held by session B, so the test controls when it goes on), then takes
@@ -100,6 +101,24 @@ my ($ret, $out, $err) = $node->psql('postgres', "SELECT flowcontrol.execute_flow
 like($err, qr/could not serialize/, 'a serialization failure in a session reaches the caller');
 is($node->safe_psql('postgres', "SELECT status FROM flowcontrol.flow_run WHERE id = $run"),
 	'pending', 'and leaves the run as it was');
+
+# a run that fails transiently every time is given up after three
+# attempts, so that the runs behind it are not held up for ever
+$node->safe_psql('postgres', 'ALTER SYSTEM SET flowcontrol.enabled = on');
+$node->reload;
+wait_for_worker($node, 'postgres', 1, 'idle');
+my ($stuck, $behind) = split /\n/, $node->safe_psql('postgres', qq{
+SELECT id FROM flowcontrol.create_flowrun((SELECT id FROM flowcontrol.flow WHERE name = 'session'));
+SELECT id FROM flowcontrol.create_flowrun($flow);
+});
+$node->poll_query_until('postgres', qq{
+SELECT count(*) = 2 FROM flowcontrol.flow_run WHERE id IN ($stuck, $behind) AND status = 'done'})
+  or die 'runs not done';
+like($node->safe_psql('postgres', "SELECT outcome || ': ' || log FROM flowcontrol.flow_run WHERE id = $stuck"),
+	qr/^errored: .*Given up after 3 attempts, each ended by a transient error; the last: 40001: could not serialize/,
+	'the always failing run ends errored after three attempts, saying why');
+is($node->safe_psql('postgres', "SELECT outcome FROM flowcontrol.flow_run WHERE id = $behind"),
+	'complete', 'and the run behind it completes');
 
 $a->quit;
 $b->quit;
