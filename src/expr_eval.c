@@ -1450,29 +1450,9 @@ fc_expr_render(const char *template_text, Jsonb *context)
 	return buf.data;
 }
 
-void
-fc_expr_validate_template(const char *template_text)
-{
-	const char *pos = template_text;
-	const char *start;
-	const char *end;
-	ErrorContextCallback errcallback;
-	FcPlaceholderContext pc;
-
-	push_placeholder_context(&errcallback, &pc, template_text);
-	do
-	{
-		CHECK_FOR_INTERRUPTS();
-	} while (next_placeholder(template_text, &pos, &start, &end, &pc) != NULL);
-	error_context_stack = errcallback.previous;
-}
-
-/*
- * fc_expr_validate_template, and the filter names of its placeholders as
- * fc_expr_check_filters() checks them.
- */
-void
-fc_expr_validate_template_filters(const char *template_text)
+/* Parse every placeholder of a template; with check_filters, check filters. */
+static void
+validate_template(const char *template_text, bool check_filters)
 {
 	const char *pos = template_text;
 	const char *start;
@@ -1482,12 +1462,30 @@ fc_expr_validate_template_filters(const char *template_text)
 	FcExpr	   *expr;
 
 	push_placeholder_context(&errcallback, &pc, template_text);
-	while ((expr = next_placeholder(template_text, &pos, &start, &end, &pc)) != NULL)
+	do
 	{
 		CHECK_FOR_INTERRUPTS();
-		fc_expr_check_filters(expr);
-	}
+		expr = next_placeholder(template_text, &pos, &start, &end, &pc);
+		if (expr != NULL && check_filters)
+			fc_expr_check_filters(expr);
+	} while (expr != NULL);
 	error_context_stack = errcallback.previous;
+}
+
+void
+fc_expr_validate_template(const char *template_text)
+{
+	validate_template(template_text, false);
+}
+
+/*
+ * fc_expr_validate_template, and the filter names of its placeholders as
+ * fc_expr_check_filters() checks them.
+ */
+void
+fc_expr_validate_template_filters(const char *template_text)
+{
+	validate_template(template_text, true);
 }
 
 /* ---------------------------------------------------------------------

@@ -194,6 +194,12 @@ read_settings(Relation rel, Oid databaseid, Oid roleid, FcOwnerSettings *s)
 	systable_endscan(scan);
 }
 
+/*
+ * Not ApplySetting(): it applies at the sources of a session's start
+ * (PGC_S_DATABASE_USER and below), which lose to what the session SET and
+ * would change the session's reset values; a hook applies the owner's
+ * settings at PGC_S_SESSION with GUC_ACTION_SAVE, undone at its end.
+ */
 static FcOwnerSettings *
 owner_settings(Oid owner)
 {
