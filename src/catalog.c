@@ -44,6 +44,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/ilist.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -90,7 +91,7 @@ static Oid	watched_relids[FC_NUM_WATCHED];
  * definition.
  */
 static const char *const run_rel_names[] = {
-	"flow_run", "flow_run_object_idx", "flow_run_not_done_idx"
+	"flow_run", "flow_run_done_object_idx", "flow_run_not_done_idx"
 };
 static Oid	run_relids[lengthof(run_rel_names)];
 static bool run_relids_valid = false;
@@ -178,7 +179,7 @@ fc_catalog_relid(FcRelation which)
 				elog(ERROR, "table flowcontrol.%s does not exist", watched_names[which]);
 			return watched_relids[which];
 		case FC_REL_FLOW_RUN:
-		case FC_REL_RUN_OBJECT_IDX:
+		case FC_REL_RUN_DONE_OBJECT_IDX:
 		case FC_REL_RUN_NOT_DONE_IDX:
 			break;
 	}
@@ -809,14 +810,24 @@ fc_catalog_run_writes_plain(void)
 
 /*
  * What direct inserts into flow_run need: the relation with its indexes
- * open and an executor state for their predicates.  Set up on first use
- * in a subtransaction and kept for its other inserts (a bulk INSERT into a
- * table with a flow trigger makes one per row), closed when it commits
- * and forgotten when it aborts (its resource owner releases everything).
+ * open and an executor state for their predicates.
+ *
+ * A table trigger creating a run per row would set this up once per row;
+ * so fire() keeps one for the statement whose rows it fires for, in its
+ * fn_extra: fc_catalog_insert_scope_begin() makes it the kept state until
+ * fc_catalog_insert_scope_end().  It is opened on the first insert, under
+ * the resource owner and subtransaction the scope began in (inserts from
+ * nested subtransactions, an immediate action's say, set up a temporary
+ * one), and closed when the trigger's memory goes at the statement's
+ * ExecutorEnd (a memory context callback), so the open flow_run never
+ * blocks a later TRUNCATE or ALTER TABLE of it.  An abort releases its
+ * references through the resource owner; the (sub)transaction callbacks
+ * then only forget it.  No executor hook is needed: nothing of flowcontrol
+ * runs for statements that fire no flow trigger.
  */
 typedef struct FcInsertState
 {
-	int			depth;			/* executor nesting when set up */
+	bool		open;			/* rel, estate, rri and slot are set up */
 	ResourceOwner owner;		/* holds its relation and index references */
 	LocalTransactionId lxid;
 	SubTransactionId subxid;
@@ -824,70 +835,19 @@ typedef struct FcInsertState
 	EState	   *estate;
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;
+
+	/* a kept state: where its scope began, and its place in open_states */
+	bool		kept;
+	ResourceOwner scope_owner;
+	LocalTransactionId scope_lxid;
+	SubTransactionId scope_subxid;
+	dlist_node	node;
+	MemoryContextCallback callback;
 } FcInsertState;
 
-static FcInsertState insert_state;
+static FcInsertState *active_state = NULL;
+static dlist_head open_states = DLIST_STATIC_INIT(open_states);
 static bool insert_callbacks_registered = false;
-
-/*
- * Executor nesting, tracked as pg_stat_statements does.  The insert state
- * is closed when the statement it was set up under ends, so that the open
- * flow_run relation never blocks a later TRUNCATE or ALTER TABLE of it.
- */
-static int	exec_depth = 0;
-static ExecutorRun_hook_type prev_ExecutorRun = NULL;
-static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
-static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
-
-static void insert_state_close(void);
-
-static void
-fc_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count
-			   EXECUTOR_RUN_ONCE_PARAM)
-{
-	exec_depth++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count EXECUTOR_RUN_ONCE_ARG);
-		else
-			standard_ExecutorRun(queryDesc, direction, count EXECUTOR_RUN_ONCE_ARG);
-	}
-	PG_FINALLY();
-	{
-		exec_depth--;
-	}
-	PG_END_TRY();
-}
-
-static void
-fc_ExecutorFinish(QueryDesc *queryDesc)
-{
-	exec_depth++;
-	PG_TRY();
-	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
-	}
-	PG_FINALLY();
-	{
-		exec_depth--;
-	}
-	PG_END_TRY();
-}
-
-static void
-fc_ExecutorEnd(QueryDesc *queryDesc)
-{
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(queryDesc);
-	else
-		standard_ExecutorEnd(queryDesc);
-	if (insert_state.estate != NULL && exec_depth < insert_state.depth)
-		insert_state_close();
-}
 
 static void
 insert_state_release(FcInsertState *st)
@@ -901,37 +861,59 @@ insert_state_release(FcInsertState *st)
 	table_close(st->rel, NoLock);
 	CurrentResourceOwner = save;
 	FreeExecutorState(st->estate);
-	memset(st, 0, sizeof(FcInsertState));
+	st->open = false;
+	if (st->kept)
+		dlist_delete(&st->node);
 }
 
+/* A kept state's memory goes: its statement ended. */
 static void
-insert_state_close(void)
+insert_state_scope_gone(void *arg)
 {
-	if (insert_state.estate != NULL)
-		insert_state_release(&insert_state);
+	FcInsertState *st = (FcInsertState *) arg;
+
+	if (st->open)
+		insert_state_release(st);
+	if (active_state == st)
+		active_state = NULL;
 }
 
 /*
- * The kept state is closed by the ExecutorEnd of the statement it was set
- * up under, before that statement's resource owner goes away; at the end
- * of a (sub)transaction there is nothing left to close, and an abort has
- * released everything already.
+ * Forget the kept states an abort released (all of them at the top level,
+ * those of the subtransaction otherwise).
  */
+static void
+insert_states_forget(bool all, SubTransactionId subxid)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &open_states)
+	{
+		FcInsertState *st = dlist_container(FcInsertState, node, iter.cur);
+
+		if (all || st->subxid == subxid)
+		{
+			st->open = false;
+			dlist_delete(&st->node);
+		}
+	}
+	if (active_state != NULL && (all || active_state->scope_subxid == subxid))
+		active_state = NULL;
+}
+
 static void
 insert_state_xact_callback(XactEvent event, void *arg)
 {
-	if (insert_state.estate != NULL &&
-		(event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT))
-		memset(&insert_state, 0, sizeof(insert_state));
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		insert_states_forget(true, InvalidSubTransactionId);
 }
 
 static void
 insert_state_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							  SubTransactionId parentSubid, void *arg)
 {
-	if (insert_state.estate != NULL && insert_state.subxid == mySubid &&
-		event == SUBXACT_EVENT_ABORT_SUB)
-		memset(&insert_state, 0, sizeof(insert_state));
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		insert_states_forget(false, mySubid);
 }
 
 static void
@@ -950,48 +932,76 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 	InitResultRelInfo(st->rri, st->rel, 0, NULL, 0);
 	ExecOpenIndices(st->rri, false);
 	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel), &TTSOpsHeapTuple);
-	st->depth = exec_depth;
 	st->owner = CurrentResourceOwner;
 	st->lxid = FC_MY_LXID();
 	st->subxid = GetCurrentSubTransactionId();
+	st->open = true;
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * The insert state for the current subtransaction.  When the kept one
- * belongs to an enclosing subtransaction (whose resource owner holds its
- * relations), *temporary is set and the caller releases the one returned.
- */
-static FcInsertState *
-get_insert_state(FcInsertState *temp, bool *temporary)
+void *
+fc_catalog_insert_scope_begin(void **slot, MemoryContext cxt)
 {
+	FcInsertState *st = (FcInsertState *) *slot;
+	void	   *prev = active_state;
+
 	if (!insert_callbacks_registered)
 	{
 		RegisterXactCallback(insert_state_xact_callback, NULL);
 		RegisterSubXactCallback(insert_state_subxact_callback, NULL);
 		insert_callbacks_registered = true;
 	}
-	*temporary = false;
-	if (insert_state.estate != NULL &&
-		insert_state.lxid == FC_MY_LXID() &&
-		insert_state.subxid == GetCurrentSubTransactionId() &&
-		insert_state.owner == CurrentResourceOwner &&
-		RelationGetRelid(insert_state.rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
-		return &insert_state;
-
-	/*
-	 * Keep a state only where the executor hooks will see the statement end:
-	 * not when the library was loaded in the middle of it (exec_depth is then
-	 * 0), and not while one kept for an enclosing context exists.
-	 */
-	if (insert_state.estate != NULL || exec_depth == 0)
+	if (st == NULL)
 	{
-		insert_state_open(temp, CurrentMemoryContext);
-		*temporary = true;
-		return temp;
+		st = MemoryContextAllocZero(cxt, sizeof(FcInsertState));
+		st->kept = true;
+		st->callback.func = insert_state_scope_gone;
+		st->callback.arg = st;
+		MemoryContextRegisterResetCallback(cxt, &st->callback);
+		*slot = st;
 	}
-	insert_state_open(&insert_state, CurTransactionContext);
-	return &insert_state;
+	st->scope_owner = CurrentResourceOwner;
+	st->scope_lxid = FC_MY_LXID();
+	st->scope_subxid = GetCurrentSubTransactionId();
+	active_state = st;
+	return prev;
+}
+
+void
+fc_catalog_insert_scope_end(void *prev)
+{
+	active_state = (FcInsertState *) prev;
+}
+
+/*
+ * The insert state for the current subtransaction: the kept one when a
+ * scope is active here, else a temporary one (*temporary set) that the
+ * caller releases.
+ */
+static FcInsertState *
+get_insert_state(FcInsertState *temp, bool *temporary)
+{
+	FcInsertState *st = active_state;
+
+	*temporary = false;
+	if (st != NULL && st->scope_owner == CurrentResourceOwner &&
+		st->scope_lxid == FC_MY_LXID() &&
+		st->scope_subxid == GetCurrentSubTransactionId())
+	{
+		if (st->open && st->owner == CurrentResourceOwner &&
+			st->subxid == st->scope_subxid && st->lxid == st->scope_lxid &&
+			RelationGetRelid(st->rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
+			return st;
+		if (st->open)
+			insert_state_release(st);
+		insert_state_open(st, CurTransactionContext);
+		dlist_push_head(&open_states, &st->node);
+		return st;
+	}
+	memset(temp, 0, sizeof(FcInsertState));
+	insert_state_open(temp, CurrentMemoryContext);
+	*temporary = true;
+	return temp;
 }
 
 /*
@@ -1062,60 +1072,61 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 
 /*
  * Count a flow's runs (for one object, when object_id is given; only those
- * not done, when not_done), stopping at limit.  A direct index scan with a
- * fresh snapshot taken after a command counter increment, so it sees what
+ * not done, when not_done), stopping at limit.  Direct index scans with a
+ * fresh snapshot taken after a command counter increment, so they see what
  * this transaction did so far -- runs inserted directly included -- and
- * what others committed before the caller took its limit lock.
+ * what others committed before the caller took its limit lock.  The runs
+ * not done are in flow_run_not_done_idx, keyed (flow_id, object_table,
+ * object_id); the done ones with an object in flow_run_done_object_idx.
+ * One snapshot for both scans: each run is counted once.
  */
+static int64
+count_in_index(Relation rel, FcRelation index, Snapshot snapshot, int64 flow_id,
+			   Oid object_table, const char *object_id, int64 limit)
+{
+	ScanKeyData keys[3];
+	int			nkeys = 0;
+	SysScanDesc scan;
+	int64		n = 0;
+
+	/* in the index's column order; the scan maps the heap's attnums */
+	ScanKeyInit(&keys[nkeys++], Anum_fc_run_flow_id, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum(flow_id));
+	if (object_id != NULL)
+	{
+		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_table, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(object_table));
+		ScanKeyInit(&keys[nkeys], Anum_fc_run_object_id, BTEqualStrategyNumber,
+					F_TEXTEQ, CStringGetTextDatum(object_id));
+		/* the index's object_id column has the "C" collation */
+		keys[nkeys++].sk_collation = C_COLLATION_OID;
+	}
+	scan = systable_beginscan(rel, fc_catalog_relid(index), true, snapshot, nkeys, keys);
+	while (n < limit && HeapTupleIsValid(systable_getnext(scan)))
+		n++;
+	systable_endscan(scan);
+	return n;
+}
+
 int64
 fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
 					  bool not_done, int64 limit)
 {
 	Relation	rel;
-	Oid			index;
-	ScanKeyData keys[3];
-	int			nkeys = 0;
-	SysScanDesc scan;
-	HeapTuple	tuple;
 	Snapshot	snapshot;
-	int64		n = 0;
-	Oid			done = fc_catalog_enum_oid(FC_ENUM_STATUS, FC_STATUS_DONE);
+	int64		n;
+
+	if (object_id == NULL && !not_done)
+		elog(ERROR, "counting all runs of a flow is not supported");
 
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), AccessShareLock);
-	if (object_id != NULL)
-	{
-		index = fc_catalog_relid(FC_REL_RUN_OBJECT_IDX);
-		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_id, BTEqualStrategyNumber,
-					F_TEXTEQ, CStringGetTextDatum(object_id));
-		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_table, BTEqualStrategyNumber,
-					F_OIDEQ, ObjectIdGetDatum(object_table));
-		ScanKeyInit(&keys[nkeys++], Anum_fc_run_flow_id, BTEqualStrategyNumber,
-					F_INT8EQ, Int64GetDatum(flow_id));
-		/* the index's text column has the default collation */
-		keys[0].sk_collation = DEFAULT_COLLATION_OID;
-	}
-	else
-	{
-		if (!not_done)
-			elog(ERROR, "counting all runs of a flow is not supported");
-		index = fc_catalog_relid(FC_REL_RUN_NOT_DONE_IDX);
-		ScanKeyInit(&keys[nkeys++], Anum_fc_run_flow_id, BTEqualStrategyNumber,
-					F_INT8EQ, Int64GetDatum(flow_id));
-	}
-
-	scan = systable_beginscan(rel, index, true, snapshot, nkeys, keys);
-	while (n < limit && HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		bool		isnull;
-		Datum		status = heap_getattr(tuple, Anum_fc_run_status, RelationGetDescr(rel), &isnull);
-
-		if (not_done && DatumGetObjectId(status) == done)
-			continue;
-		n++;
-	}
-	systable_endscan(scan);
+	n = count_in_index(rel, FC_REL_RUN_NOT_DONE_IDX, snapshot, flow_id,
+					   object_table, object_id, limit);
+	if (!not_done && n < limit)
+		n += count_in_index(rel, FC_REL_RUN_DONE_OBJECT_IDX, snapshot, flow_id,
+							object_table, object_id, limit - n);
 	table_close(rel, AccessShareLock);
 	UnregisterSnapshot(snapshot);
 	return n;
@@ -1966,17 +1977,10 @@ fc_trigger_is_active(const FcTrigger *trigger)
 
 /*
  * Module start-up (from _PG_init): the relcache callback that tracks
- * definition changes and the executor hooks that scope the insert state.
+ * definition changes.
  */
 void
 fc_catalog_init(void)
 {
 	CacheRegisterRelcacheCallback(fc_relcache_callback, (Datum) 0);
-
-	prev_ExecutorRun = ExecutorRun_hook;
-	ExecutorRun_hook = fc_ExecutorRun;
-	prev_ExecutorFinish = ExecutorFinish_hook;
-	ExecutorFinish_hook = fc_ExecutorFinish;
-	prev_ExecutorEnd = ExecutorEnd_hook;
-	ExecutorEnd_hook = fc_ExecutorEnd;
 }

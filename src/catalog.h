@@ -35,7 +35,7 @@ typedef enum FcRelation
 	FC_REL_FLOW_ACTION,
 	FC_REL_TRIGGER,
 	FC_REL_FLOW_RUN,
-	FC_REL_RUN_OBJECT_IDX,		/* flow_run_object_idx */
+	FC_REL_RUN_DONE_OBJECT_IDX,	/* flow_run_done_object_idx */
 	FC_REL_RUN_NOT_DONE_IDX		/* flow_run_not_done_idx */
 } FcRelation;
 
@@ -224,6 +224,8 @@ extern FcRun *fc_catalog_read_run(int64 run_id);
  * lack of resources.
  */
 extern bool fc_catalog_run_writes_plain(void);
+extern void *fc_catalog_insert_scope_begin(void **slot, MemoryContext cxt);
+extern void fc_catalog_insert_scope_end(void *prev);
 
 /* Write the mutable columns of a run back. */
 extern void fc_catalog_write_run(const FcRun *run);

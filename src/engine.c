@@ -605,7 +605,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 				"SELECT id FROM flowcontrol.flow_run WHERE flow_id = $1"
 				" AND status OPERATOR(pg_catalog.<>) 'done'"
 				" AND ($2 IS NULL OR (object_table = $2::pg_catalog.oid::pg_catalog.regclass"
-				" AND object_id = $3)) ORDER BY id LIMIT 1",
+				" AND object_id = $3 COLLATE pg_catalog.\"C\")) ORDER BY id LIMIT 1",
 				3, {INT8OID, OIDOID, TEXTOID}
 			};
 			Datum		args[3];
@@ -1459,11 +1459,11 @@ int64
 fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 {
 	static FcQuery q = {
-		"SELECT r.id FROM flowcontrol.flow_run r"
-		" WHERE r.object_id = $2 AND r.object_table = $1::pg_catalog.oid::pg_catalog.regclass"
+		"SELECT r.id FROM flowcontrol.flow f JOIN flowcontrol.flow_run r ON r.flow_id = f.id"
+		" WHERE r.object_table = $1::pg_catalog.oid::pg_catalog.regclass"
+		" AND r.object_id = $2 COLLATE pg_catalog.\"C\""
 		" AND r.status IN ('pending', 'waiting')"
-		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id"
-		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))"
+		" AND ($3 OR pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER'))"
 		" ORDER BY r.id",
 		4, {OIDOID, TEXTOID, BOOLOID, OIDOID}
 	};

@@ -460,12 +460,17 @@ flowcontrol_trigger_flows(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* fire()'s memory that no trigger of its name is active before "until" */
-typedef struct FcIdleCache
+/*
+ * fire()'s memory for one statement, in its fn_extra (which lives as long
+ * as the statement's trigger state): that no trigger of its name is active
+ * before "until", and the statement's flow_run insert state (catalog.c).
+ */
+typedef struct FcFireExtra
 {
-	uint64		generation;
-	TimestampTz until;
-} FcIdleCache;
+	uint64		idle_generation;	/* 0: not known to be idle */
+	TimestampTz idle_until;
+	void	   *insert_state;
+} FcFireExtra;
 
 PG_FUNCTION_INFO_V1(flowcontrol_fire);
 Datum
@@ -483,7 +488,8 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 	bool		isvarlena;
 	int			i;
 	bool		any_active = false;
-	FcIdleCache *idle;
+	FcFireExtra *extra;
+	void	   *prev_scope;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -508,9 +514,14 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 	 * fn_extra (which lives as long as the statement's trigger state) until
 	 * definitions change or a listener's active_at comes.
 	 */
-	idle = (FcIdleCache *) fcinfo->flinfo->fn_extra;
-	if (idle != NULL && idle->generation == fc_catalog_generation &&
-		!fc_clock_shifted() && GetCurrentTransactionStartTimestamp() < idle->until)
+	extra = (FcFireExtra *) fcinfo->flinfo->fn_extra;
+	if (extra == NULL)
+	{
+		extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FcFireExtra));
+		fcinfo->flinfo->fn_extra = extra;
+	}
+	else if (extra->idle_generation == fc_catalog_generation &&
+			 !fc_clock_shifted() && GetCurrentTransactionStartTimestamp() < extra->idle_until)
 		return PointerGetDatum(NULL);
 
 	cached = fc_catalog_get_triggers(trigger->tgargs[0]);
@@ -542,11 +553,8 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 			}
 			until = Min(until, at);
 		}
-		if (idle == NULL)
-			idle = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(FcIdleCache));
-		idle->generation = fc_catalog_generation;
-		idle->until = until;
-		fcinfo->flinfo->fn_extra = idle;
+		extra->idle_generation = fc_catalog_generation;
+		extra->idle_until = until;
 		return PointerGetDatum(NULL);
 	}
 
@@ -600,7 +608,10 @@ flowcontrol_fire(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* the runs of this statement's rows share one insert state */
+	prev_scope = fc_catalog_insert_scope_begin(&extra->insert_state, fcinfo->flinfo->fn_mcxt);
 	(void) fire_triggers(&f, cached);
+	fc_catalog_insert_scope_end(prev_scope);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
