@@ -5,22 +5,28 @@
 -- table without triggers, side by side in every round; and "noop", the
 -- same INSERT with a row trigger whose C function does nothing.  "floor" is the
 -- cheapest way to create the same run rows at all: one INSERT ... SELECT of
--- 100,000 rows straight into flow_run, foreign-key checks off.
+-- 100,000 rows straight into flow_run, foreign-key checks off.  "stmt" is
+-- the same INSERT with a do-nothing C statement-level trigger that has a
+-- transition table (REFERENCING NEW TABLE): what capturing the rows costs,
+-- the entry price of creating runs from a statement trigger instead.
 SET bench.rounds = 7;
 SET bench.rows = 100000;
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS flowcontrol CASCADE;
 CREATE EXTENSION flowcontrol;
-DROP TABLE IF EXISTS t_plain, t_flow, t_idle, t_plpgsql, t_noop;
+DROP TABLE IF EXISTS t_plain, t_flow, t_idle, t_plpgsql, t_noop, t_stmt;
 DROP FUNCTION IF EXISTS bench_noop_trigger();
 CREATE TABLE t_plain (id bigint PRIMARY KEY, note text);
 CREATE TABLE t_flow (LIKE t_plain INCLUDING ALL);
 CREATE TABLE t_idle (LIKE t_plain INCLUDING ALL);
 CREATE TABLE t_plpgsql (LIKE t_plain INCLUDING ALL);
 CREATE TABLE t_noop (LIKE t_plain INCLUDING ALL);
+CREATE TABLE t_stmt (LIKE t_plain INCLUDING ALL);
 -- the floor of any row trigger: a C function that does nothing (bench/noop_trigger.c)
 CREATE FUNCTION bench_noop_trigger() RETURNS trigger AS :'noop', 'bench_noop_trigger' LANGUAGE C;
 CREATE TRIGGER noop AFTER INSERT ON t_noop FOR EACH ROW EXECUTE FUNCTION bench_noop_trigger();
+CREATE TRIGGER stmt AFTER INSERT ON t_stmt REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION bench_noop_trigger();
 SELECT flowcontrol.attach_trigger('t_flow', 'flow_saved', '{INSERT}');
 SELECT flowcontrol.attach_trigger('t_idle', 'idle_saved', '{INSERT}');
 SELECT flowcontrol.define_flow('{"name": "on insert", "active": true,
@@ -40,7 +46,7 @@ $$;
 SELECT format('CREATE TRIGGER run AFTER INSERT ON t_plpgsql FOR EACH ROW EXECUTE FUNCTION plpgsql_run(%s, %s)',
 			  :flow, :trigger_id) \gexec
 CREATE TEMP TABLE result (round int, plain_ms float8, flow_ms float8, idle_ms float8, plpgsql_ms float8,
-						  floor_ms float8, noop_ms float8);
+						  floor_ms float8, noop_ms float8, stmt_ms float8);
 
 CREATE FUNCTION pg_temp.timed(statement text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
@@ -55,12 +61,13 @@ DO $$
 DECLARE
 	rows int := current_setting('bench.rows')::int;
 	ins text := 'INSERT INTO %s SELECT g, ''x'' FROM generate_series(1, %s) g';
-	p float8; f float8; i float8; l float8; fl float8; n float8;
+	p float8; f float8; i float8; l float8; fl float8; n float8; st float8;
 BEGIN
 	FOR round IN 1 .. current_setting('bench.rounds')::int LOOP
-		TRUNCATE t_plain, t_flow, t_idle, t_plpgsql, t_noop, flowcontrol.flow_run;
+		TRUNCATE t_plain, t_flow, t_idle, t_plpgsql, t_noop, t_stmt, flowcontrol.flow_run;
 		p := pg_temp.timed(format(ins, 't_plain', rows));
 		n := pg_temp.timed(format(ins, 't_noop', rows));
+		st := pg_temp.timed(format(ins, 't_stmt', rows));
 		f := pg_temp.timed(format(ins, 't_flow', rows));
 		i := pg_temp.timed(format(ins, 't_idle', rows));
 		l := pg_temp.timed(format(ins, 't_plpgsql', rows));
@@ -73,13 +80,14 @@ BEGIN
 								   ' SELECT %s, %s, %L::regclass, g::text FROM generate_series(1, %s) g',
 								   current_setting('bench.flow'), current_setting('bench.trigger'), 't_flow', rows));
 		SET LOCAL session_replication_role = origin;
-		INSERT INTO result VALUES (round, p, f, i, l, fl, n);
+		INSERT INTO result VALUES (round, p, f, i, l, fl, n, st);
 	END LOOP;
 END
 $$;
 
 SELECT round, round(plain_ms) AS plain_ms, round(flow_ms) AS flow_ms, round(idle_ms) AS idle_ms,
-	   round(plpgsql_ms) AS plpgsql_ms, round(floor_ms) AS floor_ms, round(noop_ms) AS noop_ms
+	   round(plpgsql_ms) AS plpgsql_ms, round(floor_ms) AS floor_ms, round(noop_ms) AS noop_ms,
+	   round(stmt_ms) AS stmt_ms
 FROM result ORDER BY round;
 SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY flow_ms / plain_ms)::numeric, 2) AS flow_vs_plain,
 	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY idle_ms / plain_ms)::numeric, 2) AS idle_vs_plain,
@@ -88,5 +96,10 @@ SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY flow_ms / plain_ms)::nu
 	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY plpgsql_ms / plain_ms)::numeric, 2) AS plpgsql_vs_plain,
 	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY flow_ms / plpgsql_ms)::numeric, 2) AS flow_vs_plpgsql,
 	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY floor_ms / plain_ms)::numeric, 2) AS floor_vs_plain,
-	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY flow_ms / floor_ms)::numeric, 2) AS flow_vs_floor
+	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY flow_ms / floor_ms)::numeric, 2) AS flow_vs_floor,
+	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY stmt_ms / noop_ms)::numeric, 2) AS stmt_vs_noop
 FROM result;
+-- the indexes a new pending run enters, and their sizes after the last round
+SELECT c.relname AS index, pg_size_pretty(pg_relation_size(c.oid)) AS size
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'flowcontrol.flow_run'::regclass AND pg_relation_size(c.oid) > 8192 ORDER BY 1;
