@@ -879,11 +879,15 @@ insert_state_scope_gone(void *arg)
 }
 
 /*
- * Forget the kept states an abort released (all of them at the top level,
- * those of the subtransaction otherwise).
+ * The kept states of the transaction (all) or of a subtransaction that
+ * ends: an abort has released their references, so they are only
+ * forgotten; a commit closes those still open.  fire()'s memory is the
+ * statement's, so normally none is left; but a deferred constraint trigger
+ * may be called with longer-lived memory, and its state must not outlive
+ * the resource owner that holds its relation.
  */
 static void
-insert_states_forget(bool all, SubTransactionId subxid)
+insert_states_end(bool all, SubTransactionId subxid, bool commit)
 {
 	dlist_mutable_iter iter;
 
@@ -891,7 +895,11 @@ insert_states_forget(bool all, SubTransactionId subxid)
 	{
 		FcInsertState *st = dlist_container(FcInsertState, node, iter.cur);
 
-		if (all || st->subxid == subxid)
+		if (!all && st->subxid != subxid)
+			continue;
+		if (commit)
+			insert_state_release(st);
+		else
 		{
 			st->open = false;
 			dlist_delete(&st->node);
@@ -905,7 +913,10 @@ static void
 insert_state_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		insert_states_forget(true, InvalidSubTransactionId);
+		insert_states_end(true, InvalidSubTransactionId, false);
+	else if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
+			 event == XACT_EVENT_PRE_PREPARE)
+		insert_states_end(true, InvalidSubTransactionId, true);
 }
 
 static void
@@ -913,7 +924,9 @@ insert_state_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							  SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		insert_states_forget(false, mySubid);
+		insert_states_end(false, mySubid, false);
+	else if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		insert_states_end(false, mySubid, true);
 }
 
 static void
@@ -923,6 +936,8 @@ insert_state_open(FcInsertState *st, MemoryContext cxt)
 
 	st->rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), RowExclusiveLock);
 	st->estate = CreateExecutorState();
+	/* the rest in the executor state's memory, freed with it */
+	MemoryContextSwitchTo(st->estate->es_query_cxt);
 	st->rri = makeNode(ResultRelInfo);
 
 	/*

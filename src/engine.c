@@ -601,15 +601,20 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 
 		if (reset_action != 0)
 		{
+			/* by flow_run_not_done_idx: (flow_id[, object_table, object_id]) */
 			static FcQuery first_q = {
 				"SELECT id FROM flowcontrol.flow_run WHERE flow_id = $1"
-				" AND status OPERATOR(pg_catalog.<>) 'done'"
-				" AND ($2 IS NULL OR (object_table = $2::pg_catalog.oid::pg_catalog.regclass"
-				" AND object_id = $3 COLLATE pg_catalog.\"C\")) ORDER BY id LIMIT 1",
+				" AND status OPERATOR(pg_catalog.<>) 'done' ORDER BY id LIMIT 1",
+				1, {INT8OID}
+			};
+			static FcQuery first_object_q = {
+				"SELECT id FROM flowcontrol.flow_run WHERE flow_id = $1"
+				" AND object_table = $2::pg_catalog.oid::pg_catalog.regclass"
+				" AND object_id = $3 COLLATE pg_catalog.\"C\""
+				" AND status OPERATOR(pg_catalog.<>) 'done' ORDER BY id LIMIT 1",
 				3, {INT8OID, OIDOID, TEXTOID}
 			};
 			Datum		args[3];
-			char		nulls[] = "   ";
 			bool		isnull;
 			int64		run_id;
 
@@ -618,10 +623,10 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 			{
 				args[1] = ObjectIdGetDatum(object_table);
 				args[2] = CStringGetTextDatum(object_id);
+				fc_catalog_exec(&first_object_q, args, NULL, 1);
 			}
 			else
-				nulls[1] = nulls[2] = 'n';
-			fc_catalog_exec(&first_q, args, nulls, 1);
+				fc_catalog_exec(&first_q, args, NULL, 1);
 			if (SPI_processed == 0)
 				return NULL;
 			run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -1458,12 +1463,18 @@ fc_engine_append_log(int64 run_id, const char *message)
 int64
 fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 {
+	/*
+	 * One probe of flow_run_not_done_idx (flow_id, object_table, object_id)
+	 * per flow: OFFSET 0 keeps the planner from turning it into a scan of
+	 * the whole index.
+	 */
 	static FcQuery q = {
-		"SELECT r.id FROM flowcontrol.flow f JOIN flowcontrol.flow_run r ON r.flow_id = f.id"
-		" WHERE r.object_table = $1::pg_catalog.oid::pg_catalog.regclass"
+		"SELECT r.id FROM flowcontrol.flow f CROSS JOIN LATERAL"
+		" (SELECT r.id FROM flowcontrol.flow_run r WHERE r.flow_id = f.id"
+		" AND r.object_table = $1::pg_catalog.oid::pg_catalog.regclass"
 		" AND r.object_id = $2 COLLATE pg_catalog.\"C\""
-		" AND r.status IN ('pending', 'waiting')"
-		" AND ($3 OR pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER'))"
+		" AND r.status IN ('pending', 'waiting') OFFSET 0) r"
+		" WHERE ($3 OR pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER'))"
 		" ORDER BY r.id",
 		4, {OIDOID, TEXTOID, BOOLOID, OIDOID}
 	};
