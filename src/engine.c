@@ -601,10 +601,14 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 
 		if (reset_action != 0)
 		{
-			/* by flow_run_not_done_idx: (flow_id[, object_table, object_id]) */
+			/*
+			 * By flow_run_not_done_idx: (flow_id[, object_table, object_id]).
+			 * OFFSET 0 keeps the planner from walking the primary key in id
+			 * order through the flow's done runs instead.
+			 */
 			static FcQuery first_q = {
-				"SELECT id FROM flowcontrol.flow_run WHERE flow_id = $1"
-				" AND status OPERATOR(pg_catalog.<>) 'done' ORDER BY id LIMIT 1",
+				"SELECT id FROM (SELECT id FROM flowcontrol.flow_run WHERE flow_id = $1"
+				" AND status OPERATOR(pg_catalog.<>) 'done' OFFSET 0) r ORDER BY id LIMIT 1",
 				1, {INT8OID}
 			};
 			static FcQuery first_object_q = {
