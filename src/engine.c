@@ -10,9 +10,15 @@
  * when execution stops.
  *
  * Each action hook runs in its own subtransaction as the flow owner
- * (fc_engine_guarded).  When it fails, its database effects are rolled
+ * (fc_engine_guarded), under a time limit: the action's "timeout" and, for
+ * hooks that run SQL, the owner's statement_timeout (timeout.c).  When it
+ * fails -- an error, or the limit -- its database effects are rolled
  * back, the run ends errored with the action and the error in its log, and
- * the state built by the earlier actions is kept.  Errors that are not
+ * the state built by the earlier actions is kept; or, when the action's
+ * retry policy has attempts left for its run hook, the run waits (status
+ * waiting, repeat_action, continue_after after the backoff) and the action
+ * runs again when due.  run->attempt counts the current action's failures
+ * in a row and is 0 after any hook call that succeeds.  Errors that are not
  * the run's fault are never caught (fc_engine_error_is_transient): query
  * cancel and shutdown, serialization failures and deadlocks, out of
  * memory; they abort the caller's transaction, and the worker retries.
