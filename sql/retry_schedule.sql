@@ -85,6 +85,20 @@ SELECT status, attempt, continue_after = now() + interval '3 s' AS in_3s, untime
 FROM flowcontrol.start_flowrun(:slow_retried);
 COMMIT;
 
+-- a failing return hook is not retried: the run ends errored
+CREATE FUNCTION enter_children(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE sql AS $$ SELECT 'enter'::flowcontrol.directive $$;
+CREATE FUNCTION fail_on_return(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'return hook failed';
+END $$;
+SELECT flowcontrol.register_action('RetryParent', 'enter_children(flowcontrol.flow_run,jsonb,jsonb)',
+								   'fail_on_return(flowcontrol.flow_run,jsonb,jsonb)', true);
+SELECT status, outcome, attempt, state, untimed(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+	'{"name": "return hook", "active": true, "actions": [{"action": "RetryParent", "retry": {"max_attempts": 3},
+	  "children": [{"action": "UpdateStateAction", "config": {"state": {"child": true}}}]}]}'));
+
 -- an action may read its attempt, but not change it
 CREATE FUNCTION bump_attempt(INOUT run flowcontrol.flow_run, obj jsonb, config jsonb,
 							 OUT directive flowcontrol.directive) LANGUAGE plpgsql AS $$
