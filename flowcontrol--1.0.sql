@@ -739,6 +739,9 @@ COMMENT ON FUNCTION flowcontrol._check_action(text, jsonb, text)
 
 CREATE FUNCTION flowcontrol._check_trigger(trigger_name text, location text) RETURNS void
 AS 'MODULE_PATHNAME', 'flowcontrol__check_trigger' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._check_trigger(text, text)
+	IS 'internal: checks that a trigger of a flow document names a registered trigger, naming its place in errors';
+
 CREATE FUNCTION flowcontrol._action_timeout(item jsonb, location text) RETURNS interval
 AS 'MODULE_PATHNAME', 'flowcontrol__action_timeout' LANGUAGE C CALLED ON NULL INPUT;
 COMMENT ON FUNCTION flowcontrol._action_timeout(jsonb, text)
@@ -748,9 +751,6 @@ CREATE FUNCTION flowcontrol._action_retry(item jsonb, location text) RETURNS jso
 AS 'MODULE_PATHNAME', 'flowcontrol__action_retry' LANGUAGE C CALLED ON NULL INPUT;
 COMMENT ON FUNCTION flowcontrol._action_retry(jsonb, text)
 	IS 'internal: the "retry" policy of an action of a flow document, checked, naming its place in errors';
-
-COMMENT ON FUNCTION flowcontrol._check_trigger(text, text)
-	IS 'internal: checks that a trigger of a flow document names a registered trigger, naming its place in errors';
 
 CREATE FUNCTION flowcontrol._check_condition(condition text, location text) RETURNS void
 AS 'MODULE_PATHNAME', 'flowcontrol__check_condition' LANGUAGE C CALLED ON NULL INPUT;

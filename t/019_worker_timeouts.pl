@@ -5,7 +5,9 @@
 #   in the worker, which arms no statement timer of its own;
 # - a flaky action with a retry policy succeeds on its third attempt, and
 #   the gaps between the attempts follow initial_interval and
-#   backoff_coefficient (measured, with room for a loaded machine).
+#   backoff_coefficient (measured, with room for a loaded machine);
+# - pg_cancel_backend() of the worker during such an action is not caught:
+#   no attempt is counted, and the run is executed again.
 use strict;
 use warnings;
 
@@ -118,6 +120,46 @@ cmp_ok($gap2, '>', 1.9, 'second retry waited about twice as long (2 s)');
 cmp_ok($gap1, '<', 10, 'first retry not late beyond load');
 cmp_ok($gap2, '<', 20, 'second retry not late beyond load');
 cmp_ok($gap2, '>', $gap1 * 1.3, 'the second wait is longer than the first');
+
+# --- a real cancel of the worker is neither a timeout nor an attempt
+$node->safe_psql('postgres', q{
+CREATE TABLE hold (k int);
+INSERT INTO hold VALUES (1);
+CREATE FUNCTION held(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	WHILE EXISTS (SELECT FROM hold) LOOP
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+	RETURN 'continue';
+END $$;
+SELECT flowcontrol.register_action('Held', 'held(flowcontrol.flow_run,jsonb,jsonb)');
+});
+my $errors_before = $node->safe_psql('postgres',
+	'SELECT errors FROM flowcontrol.workers WHERE worker = 1');
+my $held = $node->safe_psql('postgres', q{
+SELECT flowcontrol.define_flow('{"name": "held", "active": true, "actions": [
+	{"action": "Held", "timeout": 300, "retry": {"max_attempts": 5}}]}')});
+my $held_run = $node->safe_psql('postgres', "SELECT id FROM flowcontrol.create_flowrun($held)");
+$node->poll_query_until('postgres', q{
+SELECT EXISTS (SELECT FROM pg_stat_activity a JOIN flowcontrol.workers w USING (pid)
+			   WHERE a.wait_event = 'PgSleep')})
+  or die 'the worker did not start the held action';
+$node->safe_psql('postgres',
+	'SELECT pg_cancel_backend(pid) FROM flowcontrol.workers WHERE worker = 1');
+$node->poll_query_until('postgres',
+	"SELECT errors > $errors_before FROM flowcontrol.workers WHERE worker = 1")
+  or die 'the cancel was not counted as the worker\'s error';
+is( $node->safe_psql('postgres', qq{
+SELECT status || ' ' || attempt || ' [' || log || ']' FROM flowcontrol.flow_run WHERE id = $held_run}),
+	'pending 0 []', 'a cancel rolled the run back: no attempt counted, nothing logged');
+$node->safe_psql('postgres', 'DELETE FROM hold');
+$node->poll_query_until('postgres', qq{
+SELECT status = 'done' FROM flowcontrol.flow_run WHERE id = $held_run})
+  or die 'the held run did not end';
+is( $node->safe_psql('postgres', qq{
+SELECT outcome || ' ' || attempt || ' [' || log || ']' FROM flowcontrol.flow_run WHERE id = $held_run}),
+	'complete 0 []', 'executed again after the cancel, the run completed');
 
 $node->stop;
 done_testing();
