@@ -41,7 +41,7 @@ SELECT flowcontrol.continue_flowruns();
 -- the fourth attempt succeeds: attempt is 0 again and the run goes on
 SET flowcontrol.time_offset = '100 s';
 SELECT flowcontrol.continue_flowruns();
-SELECT status, outcome, attempt, state, untimed(log) AS log FROM flowcontrol.flow_run WHERE id = :r;
+SELECT status, outcome, attempt, state, masked(log) AS log FROM flowcontrol.flow_run WHERE id = :r;
 -- only the successful attempt's effects are kept
 SELECT attempt, note FROM retry_effects ORDER BY attempt;
 RESET flowcontrol.time_offset;
@@ -53,11 +53,11 @@ SELECT id AS g FROM flowcontrol.start_flowrun(:gives_up) \gset
 SET flowcontrol.time_offset = '1 s';
 SELECT flowcontrol.continue_flowruns();
 RESET flowcontrol.time_offset;
-SELECT status, outcome, attempt, untimed(log) AS log FROM flowcontrol.flow_run WHERE id = :g;
+SELECT status, outcome, attempt, masked(log) AS log FROM flowcontrol.flow_run WHERE id = :g;
 -- reset_flowrun starts over with attempt 0
 SELECT status, attempt FROM flowcontrol.reset_flowrun(:g);
 -- without a retry policy a failure counts once and ends the run
-SELECT status, outcome, attempt, untimed(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+SELECT status, outcome, attempt, masked(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
 	'{"name": "no retry", "active": true, "actions": [{"action": "Flaky", "config": {"fail_times": 1}}]}'));
 
 -- the counter is per action: a second flaky action starts from 0
@@ -81,7 +81,7 @@ SELECT status, outcome, attempt FROM flowcontrol.flow_run WHERE id = :t;
 SELECT flowcontrol.define_flow('{"name": "slow retried", "active": true, "actions": [
 	{"action": "Sleeper", "config": {"seconds": 30}, "timeout": 0.1, "retry": {"max_attempts": 2, "initial_interval": 3}}]}') AS slow_retried \gset
 BEGIN;
-SELECT status, attempt, continue_after = now() + interval '3 s' AS in_3s, untimed(log) AS log
+SELECT status, attempt, continue_after = now() + interval '3 s' AS in_3s, masked(log) AS log
 FROM flowcontrol.start_flowrun(:slow_retried);
 COMMIT;
 
@@ -95,7 +95,7 @@ BEGIN
 END $$;
 SELECT flowcontrol.register_action('RetryParent', 'enter_children(flowcontrol.flow_run,jsonb,jsonb)',
 								   'fail_on_return(flowcontrol.flow_run,jsonb,jsonb)', true);
-SELECT status, outcome, attempt, state, untimed(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+SELECT status, outcome, attempt, state, masked(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
 	'{"name": "return hook", "active": true, "actions": [{"action": "RetryParent", "retry": {"max_attempts": 3},
 	  "children": [{"action": "UpdateStateAction", "config": {"state": {"child": true}}}]}]}'));
 
@@ -106,7 +106,7 @@ BEGIN
 	run.attempt := run.attempt + 1;
 END $$;
 SELECT flowcontrol.register_action('BumpAttempt', 'bump_attempt(flowcontrol.flow_run,jsonb,jsonb)');
-SELECT status, outcome, attempt, untimed(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
+SELECT status, outcome, attempt, masked(log) AS log FROM flowcontrol.start_flowrun(flowcontrol.define_flow(
 	'{"name": "bump", "active": true, "actions": [{"action": "BumpAttempt"}]}'));
 
 -- error paths: caught errors and failing savepoints around runs that time
