@@ -127,3 +127,24 @@ SELECT pg_sleep(0.2) IS NOT NULL AS slept;
 COMMIT;
 SELECT pg_sleep(0.2) IS NOT NULL AS slept;
 SELECT count(*) AS runs_left FROM flowcontrol.flow_run WHERE flow_id = :slow_retried;
+-- a transient error (here a serialization failure) escapes a timed action
+-- and continue_flowruns(): it is neither retried nor counted, and the
+-- caller's handler finds no timer left armed
+CREATE FUNCTION serial_failure(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'could not serialize' USING ERRCODE = 'serialization_failure';
+END $$;
+SELECT flowcontrol.register_action('SerialFailure', 'serial_failure(flowcontrol.flow_run,jsonb,jsonb)');
+DELETE FROM flowcontrol.flow_run;
+SELECT id AS sf FROM flowcontrol.create_flowrun(flowcontrol.define_flow('{"name": "transient", "active": true,
+	"actions": [{"action": "SerialFailure", "timeout": 0.1, "retry": {"max_attempts": 3}}]}')) \gset
+DO $$
+BEGIN
+	PERFORM flowcontrol.continue_flowruns();
+EXCEPTION WHEN serialization_failure THEN
+	RAISE NOTICE 'caught: %', SQLERRM;
+	PERFORM pg_sleep(0.2);
+END $$;
+SELECT status, attempt, log FROM flowcontrol.flow_run WHERE id = :sf;
+SELECT pg_sleep(0.2) IS NOT NULL AS slept;
