@@ -1,0 +1,248 @@
+# flowcontrol on a Citus cluster, coordinator mode (doc/scaling.md): a
+# coordinator and two workers, flowcontrol's tables and worker on the
+# coordinator, objects in distributed tables.  attach_trigger() refuses
+# tables that Citus manages; runs started by trigger_flows() read their
+# objects from distributed tables and write to them, exactly once, with
+# per-object limits and owner rights intact.
+#
+# Skipped unless FC_CITUS_PREFIX names a private installation with Citus,
+# as `tools/citus-cluster build CITUS_SRC PREFIX` makes it (README.md,
+# "Citus"); the flowcontrol under test is copied into it.
+use strict;
+use warnings;
+
+use File::Copy;
+use File::Find;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $prefix = $ENV{FC_CITUS_PREFIX};
+plan skip_all => 'FC_CITUS_PREFIX is not set (see README.md, "Citus")'
+  unless $prefix;
+
+my @pg_configs;
+find(sub { push @pg_configs, $File::Find::name
+			 if $_ eq 'pg_config' && $File::Find::dir =~ m{/bin$} }, $prefix);
+die "no bin/pg_config under FC_CITUS_PREFIX=$prefix" unless @pg_configs == 1;
+my $citus_pg_config = $pg_configs[0];
+sub pg_config
+{
+	my ($which, $opt) = @_;
+	my $out = `$which $opt`;
+	chomp $out;
+	return $out;
+}
+die "FC_CITUS_PREFIX is another PostgreSQL version"
+  unless pg_config($citus_pg_config, '--version') eq pg_config('pg_config', '--version');
+die "no Citus in FC_CITUS_PREFIX=$prefix"
+  unless -f pg_config($citus_pg_config, '--pkglibdir') . '/citus.so';
+
+# the flowcontrol under test (pg_config on PATH is its installation)
+copy(pg_config('pg_config', '--pkglibdir') . '/flowcontrol.so',
+	pg_config($citus_pg_config, '--pkglibdir')) or die "copy: $!";
+for my $file (glob(pg_config('pg_config', '--sharedir') . '/extension/flowcontrol*'))
+{
+	copy($file, pg_config($citus_pg_config, '--sharedir') . '/extension')
+	  or die "copy $file: $!";
+}
+my $install = pg_config($citus_pg_config, '--bindir') =~ s{/bin$}{}r;
+
+sub citus_node
+{
+	my ($name, %conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name, install_path => $install);
+	$node->init;
+	my %settings = (
+		listen_addresses => "'127.0.0.1'",
+		shared_preload_libraries => "'citus, flowcontrol'",
+		'flowcontrol.database' => "'postgres'",
+		'flowcontrol.poll_interval' => "'10min'",
+		%conf);
+	$node->append_conf('postgresql.conf',
+		join('', map { "$_ = $settings{$_}\n" } sort keys %settings));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
+	return $node;
+}
+
+my $coord = citus_node('coord', 'flowcontrol.max_workers' => 2);
+my @workers = (citus_node('w1'), citus_node('w2'));
+$coord->safe_psql('postgres', sprintf(
+	"SELECT citus_set_coordinator_host('127.0.0.1', %d);", $coord->port)
+	  . join('', map { sprintf("SELECT citus_add_node('127.0.0.1', %d);", $_->port) } @workers)
+	  . 'CREATE EXTENSION flowcontrol;');
+
+is($_->safe_psql('postgres',
+		"SELECT extversion FROM pg_extension WHERE extname = 'flowcontrol'"),
+	'1.0', $_->name . ': CREATE EXTENSION flowcontrol was propagated')
+  for @workers;
+
+$coord->safe_psql('postgres', q{
+CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, paid boolean NOT NULL DEFAULT false);
+SELECT create_distributed_table('orders', 'id', shard_count => 4);
+CREATE TABLE order_log (order_id bigint, step text, run_id bigint, PRIMARY KEY (order_id, step));
+SELECT create_distributed_table('order_log', 'order_id', colocate_with => 'orders');
+CREATE TABLE countries (code text PRIMARY KEY);
+SELECT create_reference_table('countries');
+CREATE TABLE notes (id int PRIMARY KEY);
+SELECT citus_add_local_table_to_metadata('notes');
+});
+is($coord->safe_psql('postgres',
+		q{SELECT count(DISTINCT nodeport) FROM pg_dist_shard JOIN pg_dist_placement USING (shardid)
+		  JOIN pg_dist_node USING (groupid) WHERE logicalrelid = 'orders'::regclass}),
+	'2', 'the shards of orders are on both workers');
+
+# --- attach_trigger() refuses the tables Citus manages, at once ---
+
+for my $case (['orders', 'distributed'], ['countries', 'reference'], ['notes', 'local'])
+{
+	my ($table, $kind) = @$case;
+	my ($ret, $out, $err) = $coord->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT flowcontrol.attach_trigger('$table', '${table}_saved')");
+	like($err, qr/ERROR:  0A000: cannot attach a flow trigger to Citus $kind table "public\.$table"/,
+		"attach_trigger() on a $kind table is refused");
+	like($err, qr/HINT:  Call flowcontrol\.trigger_flows\(\) on the coordinator after writing the row/,
+		"... with a hint to trigger_flows()");
+}
+is($coord->safe_psql('postgres',
+		q{SELECT count(*) FROM flowcontrol.trigger_type WHERE name LIKE '%\_saved'}),
+	'0', 'no trigger name was registered');
+is($coord->safe_psql('postgres', q{
+	SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN ('orders'::regclass, 'countries'::regclass, 'notes'::regclass)}),
+	'0', 'no table trigger was created on the coordinator');
+is($_->safe_psql('postgres', q{SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'flowcontrol\_%'}),
+	'0', $_->name . ': no table trigger on the shards')
+  for @workers;
+
+# a plain table on the coordinator still takes one
+$coord->safe_psql('postgres', q{
+CREATE TABLE plain (id int PRIMARY KEY);
+SELECT flowcontrol.attach_trigger('plain', 'plain_saved');
+});
+pass('attach_trigger() on a plain table of the coordinator works');
+
+# a table with a flow trigger cannot be distributed (Citus refuses unless
+# citus.enable_unsafe_triggers is on)
+my ($ret, $out, $err) = $coord->psql('postgres',
+	q{SELECT create_distributed_table('plain', 'id')});
+like($err, qr/cannot distribute relation "plain" because it has triggers/,
+	'Citus refuses to distribute a table with a flow trigger');
+
+# --- coordinator mode: runs of objects in distributed tables ---
+
+$coord->safe_psql('postgres', q{
+CREATE ROLE shop LOGIN;
+GRANT USAGE ON SCHEMA flowcontrol TO shop;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO shop;
+GRANT SELECT, INSERT, UPDATE, DELETE ON flowcontrol.flow, flowcontrol.flow_action, flowcontrol.trigger TO shop;
+GRANT SELECT, DELETE ON flowcontrol.flow_run TO shop;
+GRANT SELECT ON flowcontrol.action_type, flowcontrol.trigger_type TO shop;
+ALTER TABLE orders OWNER TO shop;
+ALTER TABLE order_log OWNER TO shop;
+CREATE FUNCTION public.log_order(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.order_log VALUES ((obj->>'id')::bigint, config->>'step', run.id);
+	RETURN 'continue';
+END $$;
+ALTER FUNCTION public.log_order(flowcontrol.flow_run, jsonb, jsonb) OWNER TO shop;
+SELECT flowcontrol.register_action('LogOrder', 'public.log_order(flowcontrol.flow_run,jsonb,jsonb)');
+});
+is($workers[0]->safe_psql('postgres', q{SELECT count(*) FROM pg_roles WHERE rolname = 'shop'}),
+	'1', 'the owner role was propagated to the workers');
+
+$coord->safe_psql('postgres', q{
+SET ROLE shop;
+SELECT flowcontrol.register_trigger('order_paid', 'orders');
+SELECT flowcontrol.define_flow('{"name": "paid", "active": true, "object_table": "orders",
+  "actions": [
+	{"action": "UpdateStateAction", "config": {"state": {"who": "object.customer", "as": "object.paid"}, "evaluate": true}},
+	{"action": "LogOrder", "config": {"step": "first"}},
+	{"action": "LogOrder", "config": {"step": "second"}}],
+  "triggers": [{"trigger_name": "order_paid", "condition": "object.paid"}]}');
+});
+
+# the application writes the row and fires the name in one transaction
+$coord->safe_psql('postgres', q{
+SET ROLE shop;
+INSERT INTO orders SELECT i, 'customer ' || i, true FROM generate_series(1, 200) i;
+DO $$ BEGIN
+	FOR i IN 1..200 LOOP
+		PERFORM flowcontrol.trigger_flows('order_paid', 'orders', i::text);
+	END LOOP;
+END $$;
+});
+ok($coord->poll_query_until('postgres',
+		q{SELECT count(*) = 200 FROM flowcontrol.flow_run WHERE status = 'done'}),
+	"the coordinator's workers executed the 200 runs");
+is($coord->safe_psql('postgres', q{
+	SELECT outcome, count(*) FROM flowcontrol.flow_run GROUP BY outcome}),
+	'complete|200', 'all complete');
+is($coord->safe_psql('postgres', q{
+	SELECT count(*), count(DISTINCT (order_id, step)), count(DISTINCT run_id) FROM order_log}),
+	'400|400|200', 'each step ran exactly once, written into the distributed table');
+is($coord->safe_psql('postgres', q{
+	SELECT state FROM flowcontrol.flow_run WHERE object_id = '17'}),
+	'{"as": true, "who": "customer 17"}', 'the object was read from the distributed table');
+ok($coord->safe_psql('postgres', q{
+	SELECT sum(runs_executed) FROM flowcontrol.workers WHERE worker > 0}) >= 200,
+	"the coordinator's workers did the work");
+is($_->safe_psql('postgres', q{SELECT count(*) FROM flowcontrol.flow_run}),
+	'0', $_->name . ': no runs on the worker node')
+  for @workers;
+
+# the per-object limit (one run not done per object) holds: the object row
+# of the distributed table is locked through Citus
+$coord->safe_psql('postgres', q{
+SET ROLE shop;
+SELECT flowcontrol.register_trigger('order_hold', 'orders');
+SELECT flowcontrol.define_flow('{"name": "waits", "active": true, "object_table": "orders",
+  "actions": [{"action": "DelayAction", "config": {"seconds": 3600}}],
+  "triggers": [{"trigger_name": "order_hold"}]}');
+});
+is($coord->safe_psql('postgres', q{
+	SET ROLE shop;
+	SELECT count(*) FROM flowcontrol.trigger_flows('order_hold', 'orders', '5');}),
+	'1', 'a run for order 5');
+is($coord->safe_psql('postgres', q{
+	SET ROLE shop;
+	SELECT count(*) FROM flowcontrol.trigger_flows('order_hold', 'orders', '5');}),
+	'0', 'no second run for order 5 while the first is not done');
+
+# owner rights: a flow of another role cannot read shop's orders
+$coord->safe_psql('postgres', q{
+CREATE ROLE stranger LOGIN;
+GRANT USAGE ON SCHEMA flowcontrol TO stranger;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO stranger;
+GRANT SELECT, INSERT, UPDATE, DELETE ON flowcontrol.flow, flowcontrol.flow_action, flowcontrol.trigger TO stranger;
+GRANT SELECT, DELETE ON flowcontrol.flow_run TO stranger;
+GRANT SELECT ON flowcontrol.action_type, flowcontrol.trigger_type TO stranger;
+SET ROLE stranger;
+SELECT flowcontrol.define_flow('{"name": "nosy", "active": true, "object_table": "orders",
+  "actions": [{"action": "UpdateStateAction", "config": {"state": {"who": "object.customer"}, "evaluate": true}}]}');
+SELECT flowcontrol.create_flowrun(f.id, 'orders', '9') FROM flowcontrol.flow f WHERE f.name = 'nosy';
+});
+ok($coord->poll_query_until('postgres', q{
+	SELECT status = 'done' FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
+	WHERE f.name = 'nosy'}), 'the stranger\'s run was executed');
+like($coord->safe_psql('postgres', q{
+	SELECT outcome || ': ' || log FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
+	WHERE f.name = 'nosy'}), qr/^errored: .*permission denied for table orders/s,
+	'as its owner, it may not read the distributed table: errored');
+
+# a deleted object: the run ends obsolete
+$coord->safe_psql('postgres', q{
+SET ROLE shop;
+BEGIN;
+SELECT count(*) FROM flowcontrol.trigger_flows('order_hold', 'orders', '6') r;
+DELETE FROM orders WHERE id = 6;
+COMMIT;
+});
+ok($coord->poll_query_until('postgres', q{
+	SELECT outcome = 'obsolete' FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
+	WHERE f.name = 'waits' AND r.object_id = '6'}),
+	'runs of a deleted row end obsolete');
+
+$_->stop for ($coord, @workers);
+done_testing();
