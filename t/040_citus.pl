@@ -38,14 +38,22 @@ die "FC_CITUS_PREFIX is another PostgreSQL version"
 die "no Citus in FC_CITUS_PREFIX=$prefix"
   unless -f pg_config($citus_pg_config, '--pkglibdir') . '/citus.so';
 
-# the flowcontrol under test (pg_config on PATH is its installation)
-copy(pg_config('pg_config', '--pkglibdir') . '/flowcontrol.so',
-	pg_config($citus_pg_config, '--pkglibdir')) or die "copy: $!";
-for my $file (glob(pg_config('pg_config', '--sharedir') . '/extension/flowcontrol*'))
+# the flowcontrol under test (pg_config on PATH is its installation), each
+# file written anew and renamed into place: a server of tools/citus-cluster
+# may have the old library mapped
+sub install_file
 {
-	copy($file, pg_config($citus_pg_config, '--sharedir') . '/extension')
-	  or die "copy $file: $!";
+	my ($file, $dir) = @_;
+	my $dest = $dir . '/' . ($file =~ s{.*/}{}r);
+	copy($file, "$dest.tmp$$") or die "copy $file: $!";
+	chmod((stat $file)[2] & 07777, "$dest.tmp$$");
+	rename("$dest.tmp$$", $dest) or die "rename to $dest: $!";
+	return;
 }
+install_file(pg_config('pg_config', '--pkglibdir') . '/flowcontrol.so',
+	pg_config($citus_pg_config, '--pkglibdir'));
+install_file($_, pg_config($citus_pg_config, '--sharedir') . '/extension')
+  for glob(pg_config('pg_config', '--sharedir') . '/extension/flowcontrol*');
 my $install = pg_config($citus_pg_config, '--bindir') =~ s{/bin$}{}r;
 
 sub citus_node
@@ -230,6 +238,29 @@ like($coord->safe_psql('postgres', q{
 	SELECT outcome || ': ' || log FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
 	WHERE f.name = 'nosy'}), qr/^errored: .*permission denied for table orders/s,
 	'as its owner, it may not read the distributed table: errored');
+
+# Citus reaches the worker nodes as the current user: a flow whose owner
+# cannot log in cannot read a distributed table
+$coord->safe_psql('postgres', q{
+CREATE ROLE team NOLOGIN;
+GRANT USAGE ON SCHEMA flowcontrol TO team;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO team;
+GRANT SELECT, INSERT, UPDATE, DELETE ON flowcontrol.flow, flowcontrol.flow_action, flowcontrol.trigger TO team;
+GRANT SELECT, DELETE ON flowcontrol.flow_run TO team;
+GRANT SELECT ON flowcontrol.action_type, flowcontrol.trigger_type TO team;
+GRANT SELECT ON orders TO team;
+SET ROLE team;
+SELECT flowcontrol.define_flow('{"name": "group owned", "active": true, "object_table": "orders",
+  "actions": [{"action": "UpdateStateAction", "config": {"state": {"who": "object.customer"}, "evaluate": true}}]}');
+SELECT flowcontrol.create_flowrun(f.id, 'orders', '9') FROM flowcontrol.flow f WHERE f.name = 'group owned';
+});
+ok($coord->poll_query_until('postgres', q{
+	SELECT status = 'done' FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
+	WHERE f.name = 'group owned'}), 'the NOLOGIN role\'s run was executed');
+like($coord->safe_psql('postgres', q{
+	SELECT outcome || ': ' || log FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
+	WHERE f.name = 'group owned'}), qr/^errored: .*role "team" is not permitted to log in/s,
+	'a NOLOGIN owner cannot reach the worker nodes: errored');
 
 # a deleted object: the run ends obsolete
 $coord->safe_psql('postgres', q{
