@@ -139,13 +139,7 @@ like($err, qr/cannot distribute relation "plain" because it has triggers/,
 
 # --- coordinator mode: runs of objects in distributed tables ---
 
-$coord->safe_psql('postgres', q{
-CREATE ROLE shop LOGIN;
-GRANT USAGE ON SCHEMA flowcontrol TO shop;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO shop;
-GRANT SELECT, INSERT, UPDATE, DELETE ON flowcontrol.flow, flowcontrol.flow_action, flowcontrol.trigger TO shop;
-GRANT SELECT, DELETE ON flowcontrol.flow_run TO shop;
-GRANT SELECT ON flowcontrol.action_type, flowcontrol.trigger_type TO shop;
+$coord->safe_psql('postgres', flow_role('shop', 'LOGIN') . q{
 ALTER TABLE orders OWNER TO shop;
 ALTER TABLE order_log OWNER TO shop;
 CREATE FUNCTION public.log_order(run flowcontrol.flow_run, obj jsonb, config jsonb)
@@ -218,48 +212,46 @@ is($coord->safe_psql('postgres', q{
 	SELECT count(*) FROM flowcontrol.trigger_flows('order_hold', 'orders', '5');}),
 	'0', 'no second run for order 5 while the first is not done');
 
-# owner rights: a flow of another role cannot read shop's orders
-$coord->safe_psql('postgres', q{
-CREATE ROLE stranger LOGIN;
-GRANT USAGE ON SCHEMA flowcontrol TO stranger;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO stranger;
-GRANT SELECT, INSERT, UPDATE, DELETE ON flowcontrol.flow, flowcontrol.flow_action, flowcontrol.trigger TO stranger;
-GRANT SELECT, DELETE ON flowcontrol.flow_run TO stranger;
-GRANT SELECT ON flowcontrol.action_type, flowcontrol.trigger_type TO stranger;
-SET ROLE stranger;
-SELECT flowcontrol.define_flow('{"name": "nosy", "active": true, "object_table": "orders",
+# the grants README.md's Security section gives the roles that use flowcontrol
+sub flow_role
+{
+	my ($role, $login) = @_;
+	return qq{
+CREATE ROLE $role $login;
+GRANT USAGE ON SCHEMA flowcontrol TO $role;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO $role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON flowcontrol.flow, flowcontrol.flow_action, flowcontrol.trigger TO $role;
+GRANT SELECT, DELETE ON flowcontrol.flow_run TO $role;
+GRANT SELECT ON flowcontrol.action_type, flowcontrol.trigger_type TO $role;
+};
+}
+
+# a flow of $role reading order 9: how its run ended
+sub read_order_as
+{
+	my ($role) = @_;
+	$coord->safe_psql('postgres', qq{
+SET ROLE $role;
+SELECT flowcontrol.define_flow('{"name": "read as $role", "active": true, "object_table": "orders",
   "actions": [{"action": "UpdateStateAction", "config": {"state": {"who": "object.customer"}, "evaluate": true}}]}');
-SELECT flowcontrol.create_flowrun(f.id, 'orders', '9') FROM flowcontrol.flow f WHERE f.name = 'nosy';
+SELECT flowcontrol.create_flowrun(f.id, 'orders', '9') FROM flowcontrol.flow f WHERE f.name = 'read as $role';
 });
-ok($coord->poll_query_until('postgres', q{
-	SELECT status = 'done' FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
-	WHERE f.name = 'nosy'}), 'the stranger\'s run was executed');
-like($coord->safe_psql('postgres', q{
-	SELECT outcome || ': ' || log FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
-	WHERE f.name = 'nosy'}), qr/^errored: .*permission denied for table orders/s,
+	my $run = qq{FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
+		WHERE f.name = 'read as $role'};
+	ok($coord->poll_query_until('postgres', "SELECT status = 'done' $run"),
+		"${role}'s run was executed");
+	return $coord->safe_psql('postgres', "SELECT outcome || ': ' || log $run");
+}
+
+# owner rights: a flow of another role cannot read shop's orders
+$coord->safe_psql('postgres', flow_role('stranger', 'LOGIN'));
+like(read_order_as('stranger'), qr/^errored: .*permission denied for table orders/s,
 	'as its owner, it may not read the distributed table: errored');
 
 # Citus reaches the worker nodes as the current user: a flow whose owner
 # cannot log in cannot read a distributed table
-$coord->safe_psql('postgres', q{
-CREATE ROLE team NOLOGIN;
-GRANT USAGE ON SCHEMA flowcontrol TO team;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA flowcontrol TO team;
-GRANT SELECT, INSERT, UPDATE, DELETE ON flowcontrol.flow, flowcontrol.flow_action, flowcontrol.trigger TO team;
-GRANT SELECT, DELETE ON flowcontrol.flow_run TO team;
-GRANT SELECT ON flowcontrol.action_type, flowcontrol.trigger_type TO team;
-GRANT SELECT ON orders TO team;
-SET ROLE team;
-SELECT flowcontrol.define_flow('{"name": "group owned", "active": true, "object_table": "orders",
-  "actions": [{"action": "UpdateStateAction", "config": {"state": {"who": "object.customer"}, "evaluate": true}}]}');
-SELECT flowcontrol.create_flowrun(f.id, 'orders', '9') FROM flowcontrol.flow f WHERE f.name = 'group owned';
-});
-ok($coord->poll_query_until('postgres', q{
-	SELECT status = 'done' FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
-	WHERE f.name = 'group owned'}), 'the NOLOGIN role\'s run was executed');
-like($coord->safe_psql('postgres', q{
-	SELECT outcome || ': ' || log FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
-	WHERE f.name = 'group owned'}), qr/^errored: .*role "team" is not permitted to log in/s,
+$coord->safe_psql('postgres', flow_role('team', 'NOLOGIN') . 'GRANT SELECT ON orders TO team;');
+like(read_order_as('team'), qr/^errored: .*role "team" is not permitted to log in/s,
 	'a NOLOGIN owner cannot reach the worker nodes: errored');
 
 # a deleted object: the run ends obsolete
