@@ -5,81 +5,20 @@
 # objects from distributed tables and write to them, exactly once, with
 # per-object limits and owner rights intact.
 #
-# Skipped unless FC_CITUS_PREFIX names a private installation with Citus,
-# as `tools/citus-cluster build CITUS_SRC PREFIX` makes it (README.md,
-# "Citus"); the flowcontrol under test is copied into it.
+# Skipped unless FC_CITUS_PREFIX names a private installation with Citus
+# (t/FcCitus.pm).
 use strict;
 use warnings;
 
-use File::Copy;
-use File::Find;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $prefix = $ENV{FC_CITUS_PREFIX};
-plan skip_all => 'FC_CITUS_PREFIX is not set (see README.md, "Citus")'
-  unless $prefix;
+use FindBin;
+use lib $FindBin::RealBin;
+use FcCitus;
 
-my @pg_configs;
-find(sub { push @pg_configs, $File::Find::name
-			 if $_ eq 'pg_config' && $File::Find::dir =~ m{/bin$} }, $prefix);
-die "no bin/pg_config under FC_CITUS_PREFIX=$prefix" unless @pg_configs == 1;
-my $citus_pg_config = $pg_configs[0];
-sub pg_config
-{
-	my ($which, $opt) = @_;
-	my $out = `$which $opt`;
-	chomp $out;
-	return $out;
-}
-die "FC_CITUS_PREFIX is another PostgreSQL version"
-  unless pg_config($citus_pg_config, '--version') eq pg_config('pg_config', '--version');
-die "no Citus in FC_CITUS_PREFIX=$prefix"
-  unless -f pg_config($citus_pg_config, '--pkglibdir') . '/citus.so';
-
-# the flowcontrol under test (pg_config on PATH is its installation), each
-# file written anew and renamed into place: a server of tools/citus-cluster
-# may have the old library mapped
-sub install_file
-{
-	my ($file, $dir) = @_;
-	my $dest = $dir . '/' . ($file =~ s{.*/}{}r);
-	copy($file, "$dest.tmp$$") or die "copy $file: $!";
-	chmod((stat $file)[2] & 07777, "$dest.tmp$$");
-	rename("$dest.tmp$$", $dest) or die "rename to $dest: $!";
-	return;
-}
-install_file(pg_config('pg_config', '--pkglibdir') . '/flowcontrol.so',
-	pg_config($citus_pg_config, '--pkglibdir'));
-install_file($_, pg_config($citus_pg_config, '--sharedir') . '/extension')
-  for glob(pg_config('pg_config', '--sharedir') . '/extension/flowcontrol*');
-my $install = pg_config($citus_pg_config, '--bindir') =~ s{/bin$}{}r;
-
-sub citus_node
-{
-	my ($name, %conf) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name, install_path => $install);
-	$node->init;
-	my %settings = (
-		listen_addresses => "'127.0.0.1'",
-		shared_preload_libraries => "'citus, flowcontrol'",
-		'flowcontrol.database' => "'postgres'",
-		'flowcontrol.poll_interval' => "'10min'",
-		%conf);
-	$node->append_conf('postgresql.conf',
-		join('', map { "$_ = $settings{$_}\n" } sort keys %settings));
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION citus');
-	return $node;
-}
-
-my $coord = citus_node('coord', 'flowcontrol.max_workers' => 2);
-my @workers = (citus_node('w1'), citus_node('w2'));
-$coord->safe_psql('postgres', sprintf(
-	"SELECT citus_set_coordinator_host('127.0.0.1', %d);", $coord->port)
-	  . join('', map { sprintf("SELECT citus_add_node('127.0.0.1', %d);", $_->port) } @workers)
-	  . 'CREATE EXTENSION flowcontrol;');
+my ($coord, @workers) = citus_cluster({ 'flowcontrol.max_workers' => 2 });
 
 is($_->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'flowcontrol'"),
