@@ -193,6 +193,36 @@ $coord->safe_psql('postgres', flow_role('team', 'NOLOGIN') . 'GRANT SELECT ON or
 like(read_order_as('team'), qr/^errored: .*role "team" is not permitted to log in/s,
 	'a NOLOGIN owner cannot reach the worker nodes: errored');
 
+# an action that fails after writing to the distributed table: its
+# subtransaction is rolled back on the worker nodes too, and the run ends
+# errored
+$coord->safe_psql('postgres', q{
+CREATE FUNCTION public.log_and_fail(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.order_log VALUES ((obj->>'id')::bigint, 'failing', run.id);
+	RAISE EXCEPTION 'failed after writing';
+END $$;
+ALTER FUNCTION public.log_and_fail(flowcontrol.flow_run, jsonb, jsonb) OWNER TO shop;
+SELECT flowcontrol.register_action('LogAndFail', 'public.log_and_fail(flowcontrol.flow_run,jsonb,jsonb)');
+SET ROLE shop;
+SELECT flowcontrol.define_flow('{"name": "fails", "active": true, "object_table": "orders",
+  "actions": [{"action": "LogOrder", "config": {"step": "before failing"}}, {"action": "LogAndFail"}]}');
+SELECT flowcontrol.create_flowrun(f.id, 'orders', o.id::text)
+FROM flowcontrol.flow f, generate_series(1, 4) o(id) WHERE f.name = 'fails';
+});
+ok($coord->poll_query_until('postgres', q{
+	SELECT bool_and(r.status = 'done') FROM flowcontrol.flow_run r JOIN flowcontrol.flow f ON f.id = r.flow_id
+	WHERE f.name = 'fails'}), 'the failing runs were executed');
+is($coord->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT outcome || ': ' || (log ~ 'failed after writing'), ',') FROM flowcontrol.flow_run r
+	JOIN flowcontrol.flow f ON f.id = r.flow_id WHERE f.name = 'fails'}),
+	'errored: true', 'they ended errored, with the error in the log');
+is($coord->safe_psql('postgres', q{
+	SELECT count(*) FILTER (WHERE step = 'before failing') || ' ' || count(*) FILTER (WHERE step = 'failing')
+	FROM order_log}),
+	'4 0', "the failed action's writes to the distributed table were rolled back, the earlier action's kept");
+
 # a deleted object: the run ends obsolete
 $coord->safe_psql('postgres', q{
 SET ROLE shop;
