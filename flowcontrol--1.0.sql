@@ -624,8 +624,8 @@ BEGIN
 													 'be attached to the shard instead of the table.'
 								   ELSE 'Its row triggers would fire for its shards on the worker nodes, '
 										'where flowcontrol''s flows and runs are not.' END,
-					  HINT = 'Call flowcontrol.trigger_flows() on the coordinator after writing the row; '
-							 'see "Citus" in doc/scaling.md.';
+					  HINT = 'Call flowcontrol.trigger_flows() on the coordinator after writing the row '
+							 '(doc/scaling.md, "Coordinator mode").';
 		END IF;
 	END IF;
 	-- the table must have a single-column primary key
