@@ -132,12 +132,26 @@ extern int64 fc_engine_cleanup_runs(TimestampTz before, int64 max_runs, bool vis
 extern int	fc_engine_continue_runs(int max_runs);
 
 /*
- * The same, only for runs with an id above *cursor, which is advanced to
- * the last run executed: the background worker sweeps a backlog in
- * batches without rescanning, in every batch, the index entries of the
- * runs it already executed.
+ * The same, with the background worker's limits, and only for runs with an
+ * id above *cursor, which is advanced past the last run looked at: the
+ * worker sweeps a backlog in units without rescanning, in every unit, the
+ * index entries of the runs it already executed.  Candidates are read
+ * without locks and each is locked (SKIP LOCKED) just before it executes,
+ * so the call holds locks only on runs it executed or is executing.  When
+ * more runnable runs than the one about to execute were found, it calls
+ * fc_worker_share_work() once.
  */
-extern int	fc_engine_continue_runs_from(int max_runs, int64 *cursor);
+typedef struct FcContinueLimits
+{
+	int			max_runs;		/* most runs to execute; <= 0: no limit */
+	TimestampTz deadline;		/* checked between runs; 0: none */
+	const int64 *behind;		/* runs to leave out (put behind) */
+	int			nbehind;
+	int64		only;			/* if not 0: execute only this run */
+	bool		more;			/* out: stopped with runs left to look at */
+} FcContinueLimits;
+
+extern int	fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor);
 
 /* Life-cycle changes used by the SQL functions; all return the run. */
 extern FcRun *fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
