@@ -48,6 +48,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/itemptr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -1092,28 +1093,24 @@ fc_engine_continue_runs(int max_runs)
 
 /*
  * Lock a candidate run for execution, if nobody else holds it and it is
- * still runnable (its row may have changed since the candidates were read:
- * READ COMMITTED rechecks the condition on the newest version).  NULL when
- * it is not ours to execute.
+ * still runnable: its row may have changed since the candidates were read,
+ * and the newest version is what counts, as in READ COMMITTED.  NULL when
+ * it is not ours to execute.  A row found no longer runnable stays locked
+ * to the end of the transaction, as with SELECT ... FOR UPDATE.
  */
 static FcRun *
-lock_candidate(int64 run_id, TimestampTz now)
+lock_candidate(int64 run_id, ItemPointer tid, TimestampTz now)
 {
-	static FcQuery lock_q = {
-		"SELECT * FROM flowcontrol.flow_run r WHERE r.id = $1"
-		" AND ((r.status = 'pending' AND r.continue_after IS NULL)"
-		" OR (r.status = 'waiting' AND r.continue_after OPERATOR(pg_catalog.<=) $2))"
-		" FOR NO KEY UPDATE SKIP LOCKED",
-		2, {INT8OID, TIMESTAMPTZOID}
-	};
-	Datum		args[2];
+	FcRun	   *run = fc_catalog_try_lock_run(run_id, tid);
 
-	args[0] = Int64GetDatum(run_id);
-	args[1] = TimestampTzGetDatum(now);
-	fc_catalog_exec(&lock_q, args, NULL, 1);
-	if (SPI_processed == 0)
+	if (run == NULL)
 		return NULL;
-	return fc_run_from_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	if (run->status == FC_STATUS_PENDING && !run->has_continue_after)
+		return run;
+	if (run->status == FC_STATUS_WAITING && run->has_continue_after &&
+		run->continue_after <= now)
+		return run;
+	return NULL;
 }
 
 static bool
@@ -1142,15 +1139,18 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 	 * executed and the one it is executing.
 	 */
 	static FcQuery candidates_q = {
-		"WITH p AS (SELECT r.id FROM flowcontrol.flow_run r"
+		"WITH p AS (SELECT r.id, r.ctid FROM flowcontrol.flow_run r"
 		" WHERE r.id > $1 AND r.status = 'pending' AND r.continue_after IS NULL"
 		FC_CANDIDATE_VISIBLE
-		", w AS (SELECT r.id FROM flowcontrol.flow_run r"
+		", w AS (SELECT r.id, r.ctid FROM flowcontrol.flow_run r"
 		" WHERE r.id > $1 AND r.status = 'waiting'"
 		" AND r.continue_after OPERATOR(pg_catalog.<=) $5"
 		FC_CANDIDATE_VISIBLE
-		" SELECT c.id FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2",
+		" SELECT c.id, c.ctid FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2",
 		5, {INT8OID, INT4OID, BOOLOID, OIDOID, TIMESTAMPTZOID}
+	};
+	static FcQuery only_q = {
+		"SELECT r.id, r.ctid FROM flowcontrol.flow_run r WHERE r.id = $1", 1, {INT8OID}
 	};
 	int64		last_id = *cursor;
 	int			executed = 0;
@@ -1177,6 +1177,7 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 		int			n;
 		int			i;
 		int64	   *ids;
+		ItemPointerData *tids;
 		FcRun	  **runs;
 		MemoryContext old;
 		bool		defer;
@@ -1193,10 +1194,10 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 		old = MemoryContextSwitchTo(batch_cxt);
 		if (limits->only != 0)
 		{
-			/* one given run (the worker's run put behind), visible to us */
-			n = limit = 1;
-			ids = palloc(sizeof(int64));
-			ids[0] = limits->only;
+			/* one given run (one the worker put behind), visible to us */
+			args[0] = Int64GetDatum(limits->only);
+			fc_catalog_exec(&only_q, args, NULL, 1);
+			limit = 1;
 		}
 		else
 		{
@@ -1206,17 +1207,20 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 			args[3] = ObjectIdGetDatum(user);
 			args[4] = TimestampTzGetDatum(claim_now);
 			fc_catalog_exec(&candidates_q, args, NULL, 0);
-			n = (int) SPI_processed;
-			ids = palloc(sizeof(int64) * Max(n, 1));
-			for (i = 0; i < n; i++)
-			{
-				bool		isnull;
-
-				ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-			}
-			SPI_freetuptable(SPI_tuptable);
 		}
+		n = (int) SPI_processed;
+		ids = palloc(sizeof(int64) * Max(n, 1));
+		tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
+		for (i = 0; i < n; i++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			ids[i] = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+			tids[i] = *(ItemPointer) DatumGetPointer(SPI_getbinval(tuple, desc, 2, &isnull));
+		}
+		SPI_freetuptable(SPI_tuptable);
 		runs = palloc0(sizeof(FcRun *) * Max(n, 1));
 
 		/*
@@ -1244,7 +1248,7 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 			last_id = ids[i];
 			*cursor = last_id;
 			if (is_behind(limits, ids[i]) ||
-				(runs[i] = lock_candidate(ids[i], claim_now)) == NULL)
+				(runs[i] = lock_candidate(ids[i], &tids[i], claim_now)) == NULL)
 				continue;
 
 			/* more runs are due than this one: let an idle worker share them */
