@@ -5,7 +5,11 @@
  *
  * A run executes inside the caller's transaction.  It is locked first (row
  * lock FOR NO KEY UPDATE), so one session at a time executes it; sessions
- * that sweep for work (continue_flowruns, the worker) skip locked runs.
+ * that sweep for work (continue_flowruns, the worker) skip locked runs.  A
+ * sweep reads the ids of runnable runs without locking them and locks each
+ * just before executing it, so it holds locks only on the runs it executed
+ * (until its transaction ends) and the one it is executing: a slow run
+ * keeps no other run from other sweeps.
  * The run lives in memory while it executes and its row is written once,
  * when execution stops.
  *

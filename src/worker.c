@@ -17,9 +17,12 @@
  * reload the configuration on SIGHUP, exit on SIGTERM (die) and on
  * postmaster death.  The unit of work is fc_engine_continue_runs_from(),
  * the function behind flowcontrol.continue_flowruns(), limited to
- * flowcontrol.batch_size runs, followed by a query for the earliest future
- * continue_after; the worker then sleeps until that time, at most
- * flowcontrol.poll_interval ms, or until its latch is set.  An ERROR that
+ * flowcontrol.batch_size runs and starting none after FC_UNIT_TIME_MS,
+ * followed by a query for the earliest future continue_after; the worker
+ * then sleeps until that time, at most flowcontrol.poll_interval ms, or
+ * until its latch is set.  A unit that takes a run with more due behind it
+ * wakes an idle peer at once (fc_worker_share_work), so a slow run delays
+ * only the runs its own unit executed before it.  An ERROR that
  * escapes a unit of work is caught at the top of the loop (sigsetjmp, as
  * in the autovacuum launcher): logged, counted, and followed by a pause
  * (1 s, doubling while errors repeat, at most a minute or poll_interval)
