@@ -29,7 +29,8 @@
  * before the next unit, never by an exit.  This is also how a run is
  * retried after a transient error inside it (a deadlock, a serialization
  * failure, out of memory), which the engine re-throws rather than ending
- * the run errored: the unit rolls back and its runs are executed again.
+ * the run errored: the unit rolls back and its runs are executed again,
+ * the one whose execution failed after the others and alone (put_behind).
  *
  * Wake-ups: the engine calls fc_worker_wake_at_commit() when it creates,
  * resets or resumes a run (due now) or suspends one with a continue_after.
