@@ -696,6 +696,13 @@ fc_catalog_try_lock_run(int64 run_id, ItemPointer tid)
 	result = table_tuple_lock(rel, &ctid, GetActiveSnapshot(), slot,
 							  GetCurrentCommandId(true), LockTupleNoKeyExclusive,
 							  LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+
+	/* as ExecLockRows: a newer version is not ours to see in REPEATABLE READ */
+	if (IsolationUsesXactSnapshot() &&
+		(result == TM_Deleted || (result == TM_Ok && tmfd.traversed)))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
 	if (result == TM_Ok)
 	{
 		bool		should_free;

@@ -1215,13 +1215,13 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 		 * and runs that became due while we worked (suspended without a time,
 		 * child runs created here) are past the engine's id cursor. Without
 		 * progress sleep until the next continue_after; due runs that other
-		 * sessions hold locked must not make us spin.  A run put behind is
-		 * executed next, at once.
+		 * sessions hold locked must not make us spin.  Runs put behind are
+		 * executed soon, after the others.
 		 */
-		next = (n > 0 || behind_turn) ? 0 : next_due_time();
+		next = (n > 0 || nbehind > 0) ? 0 : next_due_time();
 
 		/* idle: apply flowcontrol.retention, a batch at a time */
-		if (n == 0 && !behind_turn && retention_batch())
+		if (n == 0 && nbehind == 0 && retention_batch())
 			next = 0;
 	}
 
