@@ -607,9 +607,32 @@ DECLARE
 	evs text[] := '{}';
 	tbl_owner regrole;
 	name_owner regrole;
+	citus_kind text;
 BEGIN
 	IF table_name IS NULL OR trigger_name IS NULL THEN
 		RAISE EXCEPTION 'table_name and trigger_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- Citus: the row triggers of a table it manages fire for the table's
+	-- shards, on the nodes holding them, where flowcontrol's tables and
+	-- flows are not (doc/scaling.md).  Citus's catalog is looked up by name,
+	-- so this works, and costs nothing, without Citus.
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		EXECUTE $q$SELECT CASE WHEN p.repmodel = 't' THEN 'reference'
+							   WHEN p.partmethod = 'n' AND p.colocationid = 0 THEN 'local'
+							   ELSE 'distributed' END
+				   FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1$q$
+			INTO citus_kind USING table_name;
+		IF citus_kind IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot attach a flow trigger to Citus % table "%"', citus_kind, table_name
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = CASE citus_kind
+								   WHEN 'local' THEN 'Its row triggers would fire for its shard, and runs would '
+													 'be attached to the shard instead of the table.'
+								   ELSE 'Its row triggers would fire for its shards on the worker nodes, '
+										'where flowcontrol''s flows and runs are not.' END,
+					  HINT = 'Call flowcontrol.trigger_flows() on the coordinator after writing the row '
+							 '(doc/scaling.md, "Coordinator mode").';
+		END IF;
 	END IF;
 	-- the table must have a single-column primary key
 	IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = table_name AND i.indisprimary
