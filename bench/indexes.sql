@@ -90,19 +90,19 @@ SET session_replication_role = origin;
 VACUUM ANALYZE flowcontrol.flow_run;
 SET plan_cache_mode = force_generic_plan;
 
-\echo '-- worker and continue_flowruns(): the claim (engine.c)'
+\echo '-- worker and continue_flowruns(): the candidates of a unit (engine.c), locked one by one by ctid'
 PREPARE claim(bigint, int, bool, oid, timestamptz) AS
-WITH p AS (SELECT r.* FROM flowcontrol.flow_run r
+WITH p AS (SELECT r.id, r.ctid FROM flowcontrol.flow_run r
 	WHERE r.id > $1 AND r.status = 'pending' AND r.continue_after IS NULL
 	AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id
 	AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))
-	ORDER BY r.id LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED),
-w AS (SELECT r.* FROM flowcontrol.flow_run r
+	ORDER BY r.id LIMIT $2),
+w AS (SELECT r.id, r.ctid FROM flowcontrol.flow_run r
 	WHERE r.id > $1 AND r.status = 'waiting' AND r.continue_after <= $5
 	AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id
 	AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))
-	ORDER BY r.id LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED)
-SELECT c.* FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2;
+	ORDER BY r.id LIMIT $2)
+SELECT c.id, c.ctid FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2;
 EXPLAIN (COSTS OFF) EXECUTE claim(0, 100, true, 10, now());
 \echo '-- the worker: when is the next waiting run due (worker.c)'
 PREPARE next_due AS SELECT pg_catalog.min(continue_after) FROM flowcontrol.flow_run
