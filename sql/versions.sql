@@ -232,6 +232,20 @@ SELECT v_try(format($$SELECT flowcontrol._prune_versions(%s)$$, :fo));
 SELECT v_try($$SELECT flowcontrol.unregister_trigger('v_other')$$);
 RESET ROLE;
 SELECT owner, version FROM flowcontrol.flow WHERE name = 'v owned' ORDER BY id;
-SELECT count(flowcontrol.delete_flow(id)) FROM flowcontrol.flow WHERE name = 'v owned';
+-- earlier versions are shown only to those who see the flow
+SET ROLE regress_deployer;
+SELECT flowcontrol.activate_flow(:fo);
+SELECT flowcontrol.define_flow('{"name": "v owned", "active": true,
+	"actions": [{"action": "DelayAction", "config": {"seconds": 60}}]}', replace => true) = :fo AS same_id;
+SELECT status FROM flowcontrol.start_flowrun(:fo);
+SELECT flowcontrol.define_flow('{"name": "v owned", "active": true, "actions": []}', replace => true) = :fo AS same_id;
+SELECT version FROM flowcontrol.flow_version WHERE flow_id = :fo;
+RESET ROLE;
+SET ROLE regress_stranger;
+SELECT count(*) AS seen FROM flowcontrol.flow_version WHERE flow_id = :fo;
+SELECT v_try(format($$SELECT flowcontrol.export_flow(%s, 3)$$, :fo));
+SELECT v_try(format($$SELECT flowcontrol.flow_diagram(%s, 'mermaid', 3)$$, :fo));
+RESET ROLE;
+SELECT count(flowcontrol.delete_flow(id, cancel_runs => true)) FROM flowcontrol.flow WHERE name = 'v owned';
 DROP OWNED BY regress_deployer, regress_stranger, regress_v_member;
 DROP ROLE regress_deployer, regress_stranger, regress_v_member;
