@@ -1293,12 +1293,24 @@ fc_catalog_claim_action_version(int64 flow_id, int64 action_id)
 	}
 }
 
+int32
+fc_catalog_current_version(int64 flow_id)
+{
+	static FcQuery q = {
+		"SELECT version FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(flow_id);
+	bool		isnull;
+
+	fc_catalog_exec(&q, &arg, NULL, 1);
+	if (SPI_processed == 0)
+		return 0;
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 int
 fc_catalog_prune_versions(int64 flow_id)
 {
-	static FcQuery current_q = {
-		"SELECT version FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
-	};
 	static FcQuery earlier_q = {
 		"SELECT version FROM flowcontrol.flow_version WHERE flow_id = $1 AND version < $2"
 		" UNION SELECT flow_version FROM flowcontrol.flow_action WHERE flow_id = $1 AND flow_version < $2"
@@ -1329,10 +1341,9 @@ fc_catalog_prune_versions(int64 flow_id)
 	if (IsolationUsesXactSnapshot())
 		return 0;
 	args[0] = Int64GetDatum(flow_id);
-	fc_catalog_exec(&current_q, args, NULL, 1);
-	if (SPI_processed == 0)
+	args[1] = Int32GetDatum(fc_catalog_current_version(flow_id));
+	if (DatumGetInt32(args[1]) == 0)
 		return 0;
-	args[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	fc_catalog_exec(&earlier_q, args, NULL, 0);
 	n = (int) SPI_processed;
 	versions = palloc(sizeof(int32) * Max(n, 1));

@@ -274,6 +274,12 @@ extern int32 fc_catalog_claim_version(int64 flow_id, int32 version_hint);
 extern int32 fc_catalog_claim_action_version(int64 flow_id, int64 action_id);
 
 /*
+ * The flow's current version, read afresh (0 if there is no such flow).
+ * Caller is connected to SPI.
+ */
+extern int32 fc_catalog_current_version(int64 flow_id);
+
+/*
  * Remove the earlier versions of a flow (their documents and actions) that
  * no run that is not done uses and nobody is pinning a run to; returns how
  * many.  Does nothing outside READ COMMITTED (a transaction snapshot could

@@ -256,6 +256,33 @@ check_registration_owner(const char *kind, const char *name, Oid owner)
 }
 
 /*
+ * The registration of name in a registry, as lookup_q (by name, $1) reads
+ * it; an error in the seed's words if there is none.  Caller is connected
+ * to SPI; the row is in SPI_tuptable.
+ */
+static HeapTuple
+registration(FcQuery *lookup_q, const char *kind, const char *name)
+{
+	Datum		arg = CStringGetTextDatum(name);
+
+	fc_catalog_exec(lookup_q, &arg, NULL, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s %s is not registered", kind, name)));
+	return SPI_tuptable->vals[0];
+}
+
+/* Column col of a row registration() read. */
+static Datum
+registration_value(HeapTuple row, int col)
+{
+	bool		isnull;
+
+	return SPI_getbinval(row, SPI_tuptable->tupdesc, col, &isnull);
+}
+
+/*
  * unregister_action(name)
  */
 PG_FUNCTION_INFO_V1(flowcontrol_unregister_action);
@@ -272,20 +299,16 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 	};
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Datum		arg = CStringGetTextDatum(name);
-	bool		isnull;
+	HeapTuple	row;
 	bool		builtin;
 	Oid			owner;
 	int64		uses;
 
 	spi_connect();
-	fc_catalog_exec(&lookup_q, &arg, NULL, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Action %s is not registered", name)));
-	builtin = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	uses = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	row = registration(&lookup_q, "Action", name);
+	builtin = DatumGetBool(registration_value(row, 1));
+	owner = DatumGetObjectId(registration_value(row, 2));
+	uses = DatumGetInt64(registration_value(row, 3));
 
 	if (builtin)
 		ereport(ERROR,
@@ -494,20 +517,16 @@ flowcontrol_unregister_trigger(PG_FUNCTION_ARGS)
 	};
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Datum		arg = CStringGetTextDatum(name);
-	bool		isnull;
+	HeapTuple	row;
 	Oid			owner;
 	int64		bindings;
 	char	   *tables;
 
 	spi_connect();
-	fc_catalog_exec(&lookup_q, &arg, NULL, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Trigger %s is not registered", name)));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	bindings = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	tables = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	row = registration(&lookup_q, "Trigger", name);
+	owner = DatumGetObjectId(registration_value(row, 1));
+	bindings = DatumGetInt64(registration_value(row, 2));
+	tables = SPI_getvalue(row, SPI_tuptable->tupdesc, 3);
 
 	check_registration_owner("trigger", name, owner);
 	if (bindings > 0)
@@ -625,18 +644,11 @@ flowcontrol_unregister_filter(PG_FUNCTION_ARGS)
 	};
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Datum		arg = CStringGetTextDatum(name);
-	bool		isnull;
 	char	   *used;
 
 	spi_connect();
-	fc_catalog_exec(&lookup_q, &arg, NULL, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("filter \"%s\" is not registered", name)));
 	check_registration_owner("filter", name,
-							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-															SPI_tuptable->tupdesc, 1, &isnull)));
+							 DatumGetObjectId(registration_value(registration(&lookup_q, "Filter", name), 1)));
 	used = filter_used_at(name);
 	if (used != NULL)
 		ereport(ERROR,
@@ -984,17 +996,10 @@ static bool deploying = false;
 static int32
 current_version(int64 flow_id)
 {
-	static FcQuery q = {
-		"SELECT version FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
-	};
-	Datum		arg = Int64GetDatum(flow_id);
-	bool		isnull;
-	int32		version = 0;
+	int32		version;
 
 	spi_connect();
-	fc_catalog_exec(&q, &arg, NULL, 1);
-	if (SPI_processed > 0)
-		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	version = fc_catalog_current_version(flow_id);
 	SPI_finish();
 	return version;
 }
