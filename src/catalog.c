@@ -12,6 +12,18 @@
  * transaction: other sessions see it when it commits, this session at its
  * next command, and an aborted transaction's own changes are flushed too.
  *
+ * Flows are versioned: each version keeps its own flow_action rows
+ * (flow_action.flow_version), and the cache holds a flow with the action
+ * tree of one version, keyed by (flow, version), 0 standing for the
+ * current one.  A run is pinned to a version (flow_run.flow_version) when
+ * it is created or reset, under a share lock of that version (an advisory
+ * lock of its own tag, taken before the version is read and kept to the
+ * end of the transaction); fc_catalog_prune_versions() removes an earlier
+ * version only with the exclusive lock, taken without waiting, and only
+ * when no run that is not done uses it.  So a version never disappears
+ * under a run being pinned to it, and a deploy or a run ending never
+ * waits for one.
+ *
  * Runs change constantly and are never cached.  All reads and writes of
  * the extension's tables happen as the extension owner, so that a role
  * with no privileges on them (say, one writing to a table with a flow

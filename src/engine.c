@@ -30,6 +30,14 @@
  * number of steps.  flowcontrol.max_state_size and max_log_size bound
  * both.
  *
+ * Versions: a run executes the action tree of the flow version it is
+ * pinned to (flow_run.flow_version; a row without one is pinned to the
+ * current version when it first executes); the flow's condition, limits
+ * and owner are always the current ones.  When a run on an earlier version
+ * ends or is reset onto another one, release_version() removes that
+ * version if no run uses it any more, in a subtransaction of its own: a
+ * failure there leaves the version for later and never costs the run.
+ *
  * Invariants: a run with status done has an outcome and done_at; a waiting
  * run has an action and a continue_after or a waiting trigger; pending and
  * waiting runs have no outcome.
