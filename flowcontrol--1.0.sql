@@ -157,6 +157,8 @@ CREATE TABLE flowcontrol.flow_action (
 	description text NOT NULL DEFAULT '',
 	config jsonb NOT NULL DEFAULT '{}',
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	timeout interval,
+	retry jsonb,
 	flow_version integer NOT NULL,
 	CONSTRAINT flow_action_id_flow_key UNIQUE (id, flow_id),
 	CONSTRAINT flow_action_parent_fkey FOREIGN KEY (parent_id, flow_id)
@@ -173,6 +175,8 @@ COMMENT ON COLUMN flowcontrol.flow_action.action IS 'registered action type (flo
 COMMENT ON COLUMN flowcontrol.flow_action.description IS 'human-readable description';
 COMMENT ON COLUMN flowcontrol.flow_action.config IS 'the action''s configuration, validated against its type';
 COMMENT ON COLUMN flowcontrol.flow_action.created_at IS 'when the action was created';
+COMMENT ON COLUMN flowcontrol.flow_action.timeout IS 'longest time one call of the action may take; then it fails with SQLSTATE 57014 (NULL: no limit but statement_timeout)';
+COMMENT ON COLUMN flowcontrol.flow_action.retry IS 'retry policy when the action fails: {"max_attempts", "initial_interval", "backoff_coefficient", "max_interval"} (NULL: no retries)';
 COMMENT ON COLUMN flowcontrol.flow_action.flow_version IS 'version of the flow the action belongs to (set to the flow''s current version when omitted); actions of earlier versions are read-only and are removed once no run that is not done uses them';
 
 CREATE TABLE flowcontrol.trigger (
@@ -218,6 +222,7 @@ CREATE TABLE flowcontrol.flow_run (
 	object_table regclass,
 	object_id text,
 	state jsonb NOT NULL DEFAULT '{}',
+	attempt integer NOT NULL DEFAULT 0,
 	flow_version integer,
 	CONSTRAINT flow_run_object_check CHECK ((object_table IS NULL) OPERATOR(pg_catalog.=) (object_id IS NULL))
 );
@@ -259,6 +264,7 @@ COMMENT ON COLUMN flowcontrol.flow_run.done_at IS 'when the run ended';
 COMMENT ON COLUMN flowcontrol.flow_run.object_table IS 'table of the object the run is attached to';
 COMMENT ON COLUMN flowcontrol.flow_run.object_id IS 'primary key of the object, as text';
 COMMENT ON COLUMN flowcontrol.flow_run.state IS 'the run''s persistent state';
+COMMENT ON COLUMN flowcontrol.flow_run.attempt IS 'failures of the current action so far (0 again once it succeeds); with a retry policy, the run waits and runs the action again';
 COMMENT ON COLUMN flowcontrol.flow_run.flow_version IS 'version of the flow the run started on, whose actions it executes (NULL: not pinned yet; the current version when it first executes)';
 
 -- Earlier versions of flows, kept while runs that are not done use them.
@@ -698,9 +704,32 @@ DECLARE
 	evs text[] := '{}';
 	tbl_owner regrole;
 	name_owner regrole;
+	citus_kind text;
 BEGIN
 	IF table_name IS NULL OR trigger_name IS NULL THEN
 		RAISE EXCEPTION 'table_name and trigger_name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- Citus: the row triggers of a table it manages fire for the table's
+	-- shards, on the nodes holding them, where flowcontrol's tables and
+	-- flows are not (doc/scaling.md).  Citus's catalog is looked up by name,
+	-- so this works, and costs nothing, without Citus.
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		EXECUTE $q$SELECT CASE WHEN p.repmodel = 't' THEN 'reference'
+							   WHEN p.partmethod = 'n' AND p.colocationid = 0 THEN 'local'
+							   ELSE 'distributed' END
+				   FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1$q$
+			INTO citus_kind USING table_name;
+		IF citus_kind IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot attach a flow trigger to Citus % table "%"', citus_kind, table_name
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = CASE citus_kind
+								   WHEN 'local' THEN 'Its row triggers would fire for its shard, and runs would '
+													 'be attached to the shard instead of the table.'
+								   ELSE 'Its row triggers would fire for its shards on the worker nodes, '
+										'where flowcontrol''s flows and runs are not.' END,
+					  HINT = 'Call flowcontrol.trigger_flows() on the coordinator after writing the row '
+							 '(doc/scaling.md, "Coordinator mode").';
+		END IF;
 	END IF;
 	-- the table must have a single-column primary key
 	IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = table_name AND i.indisprimary
@@ -778,7 +807,9 @@ CREATE FUNCTION flowcontrol._add_action(
 	action text,
 	config jsonb,
 	parent_id bigint,
-	description text)
+	description text,
+	timeout interval,
+	retry jsonb)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -790,18 +821,20 @@ BEGIN
 		SELECT FROM flowcontrol.flow f WHERE f.id OPERATOR(pg_catalog.=) _add_action.flow_id) THEN
 		RAISE EXCEPTION 'flow % does not exist', _add_action.flow_id USING ERRCODE = 'undefined_object';
 	END IF;
-	INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description)
+	INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description,
+											 timeout, retry)
 	VALUES (_add_action.flow_id, _add_action.parent_id,
 			(SELECT coalesce(max(s.position) OPERATOR(pg_catalog.+) 1, 0)
 			 FROM flowcontrol.flow_action s
 			 WHERE s.flow_id OPERATOR(pg_catalog.=) _add_action.flow_id
 			   AND s.parent_id IS NOT DISTINCT FROM _add_action.parent_id),
-			_add_action.action, coalesce(_add_action.config, '{}'), coalesce(_add_action.description, ''))
+			_add_action.action, coalesce(_add_action.config, '{}'), coalesce(_add_action.description, ''),
+			_add_action.timeout, _add_action.retry)
 	RETURNING a.id INTO new_id;
 	RETURN new_id;
 END
 $$;
-COMMENT ON FUNCTION flowcontrol._add_action(bigint, text, jsonb, bigint, text)
+COMMENT ON FUNCTION flowcontrol._add_action(bigint, text, jsonb, bigint, text, interval, jsonb)
 	IS 'internal: add_action() without its error handling';
 
 -- C, so that its errors reach the caller without the CONTEXT lines of
@@ -811,11 +844,13 @@ CREATE FUNCTION flowcontrol.add_action(
 	action text,
 	config jsonb DEFAULT '{}',
 	parent_id bigint DEFAULT NULL,
-	description text DEFAULT '')
+	description text DEFAULT '',
+	timeout interval DEFAULT NULL,
+	retry jsonb DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'flowcontrol_add_action' LANGUAGE C CALLED ON NULL INPUT;
-COMMENT ON FUNCTION flowcontrol.add_action(bigint, text, jsonb, bigint, text)
-	IS 'appends an action as the last child of parent_id (or as the last root action); returns its id';
+COMMENT ON FUNCTION flowcontrol.add_action(bigint, text, jsonb, bigint, text, interval, jsonb)
+	IS 'appends an action as the last child of parent_id (or as the last root action), with an optional time limit and retry policy; returns its id';
 
 CREATE FUNCTION flowcontrol._check_action(action text, config jsonb, location text) RETURNS void
 AS 'MODULE_PATHNAME', 'flowcontrol__check_action' LANGUAGE C CALLED ON NULL INPUT;
@@ -826,6 +861,16 @@ CREATE FUNCTION flowcontrol._check_trigger(trigger_name text, location text) RET
 AS 'MODULE_PATHNAME', 'flowcontrol__check_trigger' LANGUAGE C CALLED ON NULL INPUT;
 COMMENT ON FUNCTION flowcontrol._check_trigger(text, text)
 	IS 'internal: checks that a trigger of a flow document names a registered trigger, naming its place in errors';
+
+CREATE FUNCTION flowcontrol._action_timeout(item jsonb, location text) RETURNS interval
+AS 'MODULE_PATHNAME', 'flowcontrol__action_timeout' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._action_timeout(jsonb, text)
+	IS 'internal: the "timeout" of an action of a flow document as an interval, checked, naming its place in errors';
+
+CREATE FUNCTION flowcontrol._action_retry(item jsonb, location text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'flowcontrol__action_retry' LANGUAGE C CALLED ON NULL INPUT;
+COMMENT ON FUNCTION flowcontrol._action_retry(jsonb, text)
+	IS 'internal: the "retry" policy of an action of a flow document, checked, naming its place in errors';
 
 CREATE FUNCTION flowcontrol._check_condition(condition text, location text) RETURNS void
 AS 'MODULE_PATHNAME', 'flowcontrol__check_condition' LANGUAGE C CALLED ON NULL INPUT;
@@ -895,7 +940,8 @@ BEGIN
 	END IF;
 	FOR item IN SELECT value FROM jsonb_array_elements(actions) LOOP
 		what := format('%s[%s]', path, i);
-		PERFORM flowcontrol._check_keys(item, what, ARRAY['action', 'config', 'description', 'children']);
+		PERFORM flowcontrol._check_keys(item, what, ARRAY['action', 'config', 'description', 'children',
+														  'timeout', 'retry']);
 		IF flowcontrol._typed(item, 'action', 'string', what) IS NULL THEN
 			RAISE EXCEPTION 'key "action" is required in %', what USING ERRCODE = 'invalid_parameter_value';
 		END IF;
@@ -906,7 +952,11 @@ BEGIN
 			'config', config,
 			'description', coalesce(flowcontrol._typed(item, 'description', 'string', what) OPERATOR(pg_catalog.#>>) '{}', ''),
 			'children', flowcontrol._canonical_actions(flowcontrol._typed(item, 'children', 'array', what),
-													   what OPERATOR(pg_catalog.||) '.children')));
+													   what OPERATOR(pg_catalog.||) '.children'))
+			-- the time limit and retry policy only where an action has them, as export_flow() shows them
+			OPERATOR(pg_catalog.||) jsonb_strip_nulls(jsonb_build_object(
+				'timeout', pg_catalog.date_part('epoch', flowcontrol._action_timeout(item, what)),
+				'retry', flowcontrol._action_retry(item, what))));
 		i := i OPERATOR(pg_catalog.+) 1;
 	END LOOP;
 	RETURN result;
@@ -1090,10 +1140,12 @@ DECLARE
 BEGIN
 	FOR item IN SELECT value FROM jsonb_array_elements(actions) LOOP
 		what := format('%s[%s]', path, i);
-		INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description)
+		INSERT INTO flowcontrol.flow_action AS a (flow_id, parent_id, position, action, config, description,
+												 timeout, retry)
 		VALUES (_define_actions.flow_id, _define_actions.parent_id, i,
 				item OPERATOR(pg_catalog.->>) 'action', item OPERATOR(pg_catalog.->) 'config',
-				item OPERATOR(pg_catalog.->>) 'description')
+				item OPERATOR(pg_catalog.->>) 'description',
+				flowcontrol._action_timeout(item, what), flowcontrol._action_retry(item, what))
 		RETURNING a.id INTO new_id;
 		ids := ids OPERATOR(pg_catalog.||) jsonb_build_object(what, new_id)
 			OPERATOR(pg_catalog.||) flowcontrol._define_actions(_define_actions.flow_id, new_id,
@@ -1267,6 +1319,10 @@ AS $$
 				'config', a.config,
 				'description', a.description,
 				'children', flowcontrol._export_actions(a.flow_id, a.flow_version, a.id))
+			-- the time limit and retry policy only where an action has them
+			OPERATOR(pg_catalog.||) jsonb_strip_nulls(jsonb_build_object(
+				'timeout', pg_catalog.date_part('epoch', a.timeout),
+				'retry', a.retry))
 			ORDER BY a.position, a.id), '[]')
 	FROM flowcontrol.flow_action a
 	WHERE a.flow_id OPERATOR(pg_catalog.=) $1 AND a.flow_version OPERATOR(pg_catalog.=) $2

@@ -70,7 +70,7 @@ SELECT v_try(format($$UPDATE flowcontrol.flow SET version = 7 WHERE id = %s$$, :
 SELECT id AS r2, flow_version, state FROM flowcontrol.start_flowrun(:f) \gset
 SELECT :flow_version AS run_version, :'state' AS state;
 SET flowcontrol.time_offset = '2 hours';
-SELECT flowcontrol.continue_flowruns();
+SELECT count(flowcontrol.execute_flowrun(r)) AS executed FROM unnest(ARRAY[:r1, :r2]::bigint[]) AS r;
 RESET flowcontrol.time_offset;
 SELECT id = :r1 AS first, flow_version, status, outcome, state FROM flowcontrol.flow_run WHERE id IN (:r1, :r2) ORDER BY id;
 -- ... and version 1 went with its last run
@@ -249,3 +249,14 @@ RESET ROLE;
 SELECT count(flowcontrol.delete_flow(id, cancel_runs => true)) FROM flowcontrol.flow WHERE name = 'v owned';
 DROP OWNED BY regress_deployer, regress_stranger, regress_v_member;
 DROP ROLE regress_deployer, regress_stranger, regress_v_member;
+
+-- an action's time limit and retry policy are part of the document: an
+-- unchanged one deploys as a no-op, a changed one as a new version
+SELECT flowcontrol.define_flow('{"name": "v policies", "actions": [{"action": "UpdateStateAction",
+	"config": {"state": {"p": 1}}, "timeout": 2.5, "retry": {"max_attempts": 3, "initial_interval": 1}}]}',
+	replace => true) AS fp \gset
+SELECT flowcontrol.define_flow(flowcontrol.export_flow(:fp), replace => true) = :fp AS same_id;
+SELECT * FROM v_rows(:fp);
+SELECT flowcontrol.define_flow(jsonb_set(flowcontrol.export_flow(:fp), '{actions,0,timeout}', '3'), replace => true) = :fp AS same_id;
+SELECT * FROM v_rows(:fp);
+SELECT flowcontrol.export_flow(:fp)->'actions'->0->'timeout' AS timeout;

@@ -75,6 +75,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "action_policy.h"
 #include "catalog.h"
 #include "compat.h"
 #include "expr.h"
@@ -557,6 +558,8 @@ run_from_values(Datum *values, bool *nulls)
 		run->state = DatumGetJsonbPCopy(values[Anum_fc_run_state - 1]);
 	if (run->state == NULL)
 		run->state = fc_empty_object();
+	run->attempt = nulls[Anum_fc_run_attempt - 1] ? 0 :
+		DatumGetInt32(values[Anum_fc_run_attempt - 1]);
 	run->flow_version = nulls[Anum_fc_run_flow_version - 1] ? 0 :
 		DatumGetInt32(values[Anum_fc_run_flow_version - 1]);
 	return run;
@@ -634,6 +637,7 @@ fc_run_to_values(const FcRun *run, Datum *values, bool *nulls)
 		nulls[Anum_fc_run_object_id - 1] = true;
 	}
 	values[Anum_fc_run_state - 1] = JsonbPGetDatum(run->state);
+	values[Anum_fc_run_attempt - 1] = Int32GetDatum(run->attempt);
 	if (run->flow_version != 0)
 		values[Anum_fc_run_flow_version - 1] = Int32GetDatum(run->flow_version);
 	else
@@ -710,12 +714,12 @@ fc_catalog_write_run(const FcRun *run)
 		" waiting_trigger_id = $4, waiting_trigger_match_object = $5, action_id = $6,"
 		" repeat_action = $7, status = $8::pg_catalog.text::flowcontrol.run_status,"
 		" outcome = $9::pg_catalog.text::flowcontrol.run_outcome, log = $10,"
-		" continue_after = $11, done_at = $12, state = $13, flow_version = $14 WHERE id = $1",
-		14, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT8OID, BOOLOID, TEXTOID,
-		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT4OID}
+		" continue_after = $11, done_at = $12, state = $13, attempt = $14, flow_version = $15 WHERE id = $1",
+		15, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT8OID, BOOLOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT4OID, INT4OID}
 	};
-	Datum		values[14];
-	char		nulls[14];
+	Datum		values[15];
+	char		nulls[15];
 
 	memset(nulls, ' ', sizeof(nulls));
 #define SET_ID(i, v) \
@@ -743,10 +747,11 @@ fc_catalog_write_run(const FcRun *run)
 	else
 		nulls[11] = 'n';
 	values[12] = JsonbPGetDatum(run->state);
+	values[13] = Int32GetDatum(run->attempt);
 	if (run->flow_version != 0)
-		values[13] = Int32GetDatum(run->flow_version);
+		values[14] = Int32GetDatum(run->flow_version);
 	else
-		nulls[13] = 'n';
+		nulls[14] = 'n';
 
 	fc_catalog_exec(&q, values, nulls, 0);
 	if (SPI_processed != 1)
@@ -1613,7 +1618,7 @@ load_flow(int64 flow_id, int32 version)
 
 	/* Siblings come in order: parent, then position, then id. */
 	static FcQuery actions_q = {
-		"SELECT id, parent_id, action, description, config FROM flowcontrol.flow_action"
+		"SELECT id, parent_id, action, description, config, timeout, retry FROM flowcontrol.flow_action"
 		" WHERE flow_id = $1 AND flow_version = $2 ORDER BY parent_id NULLS FIRST, position, id",
 		2, {INT8OID, INT4OID}
 	};
@@ -1721,6 +1726,14 @@ load_flow(int64 flow_id, int32 version)
 		}
 		a->description = SPI_getvalue(tup, desc, 4);
 		a->config = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull));
+		{
+			bool		timeout_isnull;
+			bool		retry_isnull;
+			Datum		timeout = SPI_getbinval(tup, desc, 6, &timeout_isnull);
+			Datum		retry = SPI_getbinval(tup, desc, 7, &retry_isnull);
+
+			fc_policy_load(a, timeout, timeout_isnull, retry, retry_isnull, flow_id);
+		}
 	}
 
 	/* Keep parent links by id while sorting by id, then link the tree. */

@@ -179,6 +179,7 @@ typedef struct FcRun
 	Oid			object_table;	/* InvalidOid: no object */
 	char	   *object_id;
 	Jsonb	   *state;
+	int32		attempt;		/* failures of the current action so far */
 	int32		flow_version;	/* 0: NULL, not pinned yet */
 } FcRun;
 
@@ -200,8 +201,9 @@ typedef struct FcRun
 #define Anum_fc_run_object_table				15
 #define Anum_fc_run_object_id					16
 #define Anum_fc_run_state						17
-#define Anum_fc_run_flow_version				18
-#define Natts_fc_run							18
+#define Anum_fc_run_attempt						18
+#define Anum_fc_run_flow_version				19
+#define Natts_fc_run							19
 
 /* Conversions; results in CurrentMemoryContext. */
 extern void fc_run_to_values(const FcRun *run, Datum *values, bool *nulls);
@@ -316,6 +318,16 @@ typedef struct FcActionType
 	char	   *return_signature;
 } FcActionType;
 
+/* An action's retry policy (flow_action.retry; action_policy.c) */
+typedef struct FcRetryPolicy
+{
+	int			max_attempts;	/* calls in all, the first included */
+	double		initial_interval;	/* seconds before the first retry */
+	double		backoff_coefficient;	/* each wait is this times the one
+										 * before */
+	double		max_interval;	/* longest wait, seconds */
+} FcRetryPolicy;
+
 typedef struct FcAction
 {
 	int64		id;
@@ -327,6 +339,8 @@ typedef struct FcAction
 	char	   *description;
 	Jsonb	   *config;
 	void	   *prepared;		/* the built-in's decoded config (actions.c) */
+	int			timeout_ms;		/* flow_action.timeout; 0: none */
+	FcRetryPolicy *retry;		/* flow_action.retry; NULL: no retries */
 } FcAction;
 
 typedef struct FcFlow
