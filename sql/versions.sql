@@ -260,3 +260,24 @@ SELECT * FROM v_rows(:fp);
 SELECT flowcontrol.define_flow(jsonb_set(flowcontrol.export_flow(:fp), '{actions,0,timeout}', '3'), replace => true) = :fp AS same_id;
 SELECT * FROM v_rows(:fp);
 SELECT flowcontrol.export_flow(:fp)->'actions'->0->'timeout' AS timeout;
+
+-- more that is refused, and changes nothing
+SELECT v_try($$INSERT INTO flowcontrol.flow (name, version) VALUES ('v direct', 2)$$);
+SELECT v_try(format($$INSERT INTO flowcontrol.flow_action (flow_id, action, flow_version) VALUES (%s, 'AbortAction', 9)$$, :fp));
+SELECT v_try(format($$UPDATE flowcontrol.flow_action SET flow_version = 1 WHERE flow_id = %s$$, :fp));
+SELECT v_try(format($$SELECT flowcontrol.export_flow(%s, 99)$$, :fp));
+SELECT flowcontrol.define_flow('{"name": "v waited for",
+	"triggers": [{"trigger_name": "v_other", "create_flow": false}]}', replace => true) AS fb \gset
+SELECT id AS waited_for FROM flowcontrol.trigger WHERE flow_id = :fb \gset
+SELECT flowcontrol.define_flow(format('{"name": "v waiter",
+	"actions": [{"action": "WaitForTriggerAction", "config": {"trigger": %s}}]}', :waited_for)::jsonb, replace => true) IS NOT NULL AS made;
+SELECT v_try($$SELECT flowcontrol.define_flow('{"name": "v waited for"}', true)$$);
+SELECT * FROM v_rows(:fb);
+-- a run's own action deleting its flow
+CREATE FUNCTION v_delete_own(run flowcontrol.flow_run, obj jsonb, config jsonb) RETURNS flowcontrol.directive
+LANGUAGE plpgsql AS $$ BEGIN PERFORM flowcontrol.delete_flow(run.flow_id, true); RETURN 'continue'; END $$;
+SELECT flowcontrol.register_action('VDeleteOwn', 'v_delete_own(flowcontrol.flow_run,jsonb,jsonb)');
+SELECT flowcontrol.define_flow('{"name": "v self", "active": true, "actions": [{"action": "VDeleteOwn"}]}', replace => true) AS fs \gset
+SELECT status, outcome, regexp_replace(regexp_replace(log, '^.*failed: ', ''), '(flow|run) \d+', '\1 N', 'g') AS log
+FROM flowcontrol.start_flowrun(:fs);
+SELECT count(*) AS kept FROM flowcontrol.flow WHERE id = :fs;
