@@ -56,7 +56,7 @@ SELECT pg_temp.variant('c. + pending_idx (id) WHERE pending', 'ALTER TABLE fr AD
 	CREATE INDEX ON fr (id) WHERE status = ''pending'' AND continue_after IS NULL');
 SELECT pg_temp.variant('d. + not_done_idx (flow_id, object_table, object_id "C") WHERE not done: this branch', 'ALTER TABLE fr ADD PRIMARY KEY (id);
 	CREATE INDEX ON fr (id) WHERE status = ''pending'' AND continue_after IS NULL;
-	CREATE INDEX ON fr (flow_id, object_table, object_id COLLATE "C") WHERE status <> ''done''');
+	CREATE INDEX ON fr (flow_id, object_table, object_id COLLATE "C", flow_version) WHERE status <> ''done''');
 SELECT pg_temp.variant('e. 1.0 as it was: pkey, pending, object (object_id, object_table, flow_id), not_done (flow_id), trigger_id', 'ALTER TABLE fr ADD PRIMARY KEY (id);
 	CREATE INDEX ON fr (id) WHERE status = ''pending'' AND continue_after IS NULL;
 	CREATE INDEX ON fr (object_id, object_table, flow_id) WHERE object_id IS NOT NULL;
@@ -143,6 +143,10 @@ SELECT r.id FROM flowcontrol.flow f CROSS JOIN LATERAL
 	WHERE ($3 OR pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER'))
 	ORDER BY r.id;
 EXPLAIN (COSTS OFF) EXECUTE cancel('t_obj'::regclass, '205000', true, 10);
+\echo '-- define_flow(replace): is an earlier version still in use (catalog.c), and _action_deleting()'
+PREPARE busy(bigint, int) AS
+SELECT 1 FROM flowcontrol.flow_run WHERE flow_id = $1 AND flow_version = $2 AND status <> 'done' LIMIT 1;
+EXPLAIN (COSTS OFF) EXECUTE busy(1, 1);
 \echo '-- limits (catalog.c counts with index scans of these indexes; the same in SQL):'
 \echo '-- max_concurrent: runs of the flow not done'
 EXPLAIN (COSTS OFF) SELECT count(*) FROM flowcontrol.flow_run WHERE flow_id = 1 AND status <> 'done';
