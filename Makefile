@@ -14,7 +14,8 @@ OBJS = \
 	src/expr_eval.o \
 	src/triggers.o \
 	src/trigger_acl.o \
-	src/worker.o
+	src/worker.o \
+	src/launcher.o
 PGFILEDESC = "flowcontrol - workflows inside PostgreSQL"
 
 EXTENSION = flowcontrol
