@@ -5,13 +5,21 @@
  *
  * With shared_preload_libraries = 'flowcontrol' the postmaster starts one
  * "flowcontrol launcher" once recovery has finished (so a standby runs
- * nothing until it is promoted).  The launcher connects to no database; it
- * checks in the shared catalogs that flowcontrol.database and
- * flowcontrol.role exist, waiting (with one LOG line) while they do not,
- * and then starts flowcontrol.max_workers dynamic "flowcontrol worker"
- * processes connected to that database.  It restarts a worker that exits,
- * after a delay that grows while workers keep failing at start, so a
- * misconfiguration never becomes a crash loop.
+ * nothing until it is promoted).  The launcher (launcher.c) connects to no
+ * database and starts dynamic "flowcontrol worker" processes: with one
+ * database named in flowcontrol.database, max_workers of them that stay
+ * connected to it; with '*' or a list, a pool of at most max_workers, each
+ * sent to a database with due work (worker_int.h has the shared state).
+ * This file holds the shared memory, the commit-time wake-ups, the utility
+ * hook, the worker process and the status view.
+ *
+ * A pool worker serves one database for its whole life.  It leaves (exits
+ * cleanly, FcWorkerSlot.clean_exit) when the launcher asks it to
+ * (FcWorkerSlot.leave: checked between units and between the chunks of a
+ * unit), after poll_interval without work, or when the extension is not
+ * installed in its database (the pool then forgets the database).  Leaving
+ * or dying, it writes into its database's slot when work is due there next
+ * (slot_release), so the launcher can send a worker back.
  *
  * A worker's loop is worker_spi's: do one unit of work, sleep on the latch,
  * reload the configuration on SIGHUP, exit on SIGTERM (die) and on
@@ -32,8 +40,14 @@
  * resets or resumes a run (due now) or suspends one with a continue_after.
  * The backend remembers the earliest time; an XACT_EVENT_COMMIT callback
  * (after the commit is visible) compares it with the workers' planned
- * wake-ups in shared memory and sets the latch of one worker when none
- * plans to look at or before that time.  Aborted transactions wake nobody.
+ * wake-ups in shared memory and sets the latch of one worker of its
+ * database when none plans to look at or before that time.  In the pool,
+ * when its database has no worker (or only workers asked to leave), it
+ * records the time in the database's slot (due_at) and sets the launcher's
+ * latch if the launcher plans to look later.  CREATE EXTENSION (any: it may
+ * install flowcontrol by CASCADE) makes the backend check at PRE_COMMIT
+ * whether flowcontrol is now installed in a database the pool serves, and
+ * register the database at commit.  Aborted transactions wake nobody.
  *
  * Transaction boundaries: each unit of work is one transaction
  * (StartTransactionCommand ... CommitTransactionCommand); each run inside
@@ -44,11 +58,11 @@
  *
  * Locks: FcWorkerShared.lock, the LWLock of the named tranche
  * "flowcontrol workers", protects every field of the shared state.  It is
- * held to copy or update fields (loops over at most FC_MAX_WORKERS slots,
- * copying a few kilobytes), never across a call that can raise an error,
+ * held to copy or update fields (loops over at most FC_MAX_WORKERS worker
+ * and FC_MAX_DATABASES database slots, copying a few kilobytes), never across a call that can raise an error,
  * sleep or wait for another lock; SetLatch() and kill(SIGTERM) are called
  * after releasing it, and timestamps are read before taking it.  The one
- * system call under it is slot_claim()'s kill(pid, 0) probe, which must be
+ * system call under it is fc_worker_slot_claim()'s kill(pid, 0) probe, which must be
  * atomic with taking the slot.  Shared mode where nothing is written.
  *
  * Invariants: a slot's pid is set by the process that owns it and cleared
@@ -57,13 +71,19 @@
  * a wake-up at any time, DT_NOBEGIN while it must not be woken (disabled),
  * and otherwise a time at or before which it will look for work again,
  * with a snapshot taken after that time was published.  A committer that
- * finds next_wakeup <= its wake time therefore needs to wake nobody.
+ * finds next_wakeup <= its wake time therefore needs to wake nobody.  A
+ * worker slot's database is written by the launcher before the start and
+ * kept after the exit.  A database slot's due_at is meaningful only while
+ * no worker that was not asked to leave serves the database: a worker
+ * arriving sets it to DT_NOEND before its first snapshot; a worker marked
+ * as leaving is skipped by committers, who then write due_at themselves.
  *
  * DROP DATABASE: PostgreSQL 15 does not terminate background workers
  * connected to a database being dropped (it waits 5 s and fails), so a
  * ProcessUtility hook, run by the dropping backend, sends SIGTERM to the
  * workers of that database and keeps the launcher from starting new ones
- * until the dropping transaction ends.
+ * there until the dropping transaction ends; if it commits, the pool
+ * forgets the database.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
