@@ -405,6 +405,34 @@ slot_set(FcWorkerState state, TimestampTz next_wakeup)
 static TimestampTz exit_due = 0;
 
 /*
+ * A worker exits with work due in its database at due: a peer that stays
+ * there gets it (its latch is returned, to be set after releasing the lock)
+ * if it would look later; with no peer, the database's slot records it for
+ * the launcher.  Caller holds the lock exclusively.
+ */
+static Latch *
+hand_over_locked(TimestampTz due)
+{
+	FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
+	int			i;
+
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		FcWorkerSlot *w = &fc_shared->workers[i];
+
+		if (w == fc_my_slot || w->pid == 0 || w->database != MyDatabaseId || w->leave)
+			continue;
+		if (w->next_wakeup <= due)
+			return NULL;
+		w->next_wakeup = due;
+		return w->latch;
+	}
+	if (d != NULL)
+		d->due_at = Min(d->due_at, due);
+	return NULL;
+}
+
+/*
  * on_shmem_exit: give the slot back; a worker hands what is due in its
  * database on to the launcher, which starts a worker there when it comes.
  */
@@ -413,6 +441,7 @@ slot_release(int code, Datum arg)
 {
 	TimestampTz now;
 	TimestampTz due;
+	Latch	   *peer = NULL;
 
 	if (fc_shared == NULL || fc_my_slot == NULL)
 		return;
@@ -422,18 +451,17 @@ slot_release(int code, Datum arg)
 	{
 		if (am_worker && OidIsValid(MyDatabaseId))
 		{
-			FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
-
 			/* a committer's wake-up that came too late counts too */
 			due = Max(Min(exit_due, fc_my_slot->next_wakeup), now);
-			if (d != NULL)
-				d->due_at = Min(d->due_at, due);
+			peer = hand_over_locked(due);
 		}
 		fc_my_slot->pid = 0;
 		fc_my_slot->latch = NULL;
 	}
 	LWLockRelease(fc_shared->lock);
 	fc_my_slot = NULL;
+	if (peer != NULL)
+		SetLatch(peer);
 }
 
 /* Take a slot for this process; false if another live process has it. */
