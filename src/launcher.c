@@ -201,7 +201,12 @@ launcher_start_worker(FcLauncherSlot *ls, int i, Oid dboid)
 	Assert(fc_shared->workers[i].pid == 0);
 	dropping = fc_shared->dropping_database == dboid;
 	if (!dropping)
+	{
+		/* what the last process in this place left is for launcher_reap */
 		fc_shared->workers[i].database = dboid;
+		fc_shared->workers[i].leave = false;
+		fc_shared->workers[i].clean_exit = false;
+	}
 	LWLockRelease(fc_shared->lock);
 	if (dropping)
 		return true;
@@ -472,7 +477,11 @@ pool_view(FcLauncherSlot *slots, FcPoolView *v)
 	{
 		v->busy[i] = slots[i].handle != NULL || v->workers[i].pid != 0;
 		if (v->busy[i] && v->workers[i].pid == 0)
-			v->workers[i].database = slots[i].database; /* being started */
+		{
+			/* being started, or gone and not reaped yet: serves its database */
+			v->workers[i].database = slots[i].database;
+			v->workers[i].leave = false;
+		}
 		if (v->busy[i] && v->workers[i].leave)
 			v->leaving++;
 	}
@@ -510,8 +519,14 @@ pool_victim(FcPoolView *v, TimestampTz now, TimestampTz *turn_end)
 		FcWorkerSlot *w = &v->workers[i];
 		int			r;
 
-		if (w->pid == 0 || w->leave)
+		if (!v->busy[i] || w->leave)
 			continue;
+		/* being started: its turn begins when it runs */
+		if (w->pid == 0)
+		{
+			*turn_end = Min(*turn_end, TimestampTzPlusMilliseconds(now, FC_TURN_MS));
+			continue;
+		}
 		if ((w->state == FC_WS_IDLE && w->next_wakeup > now) ||
 			w->state == FC_WS_NO_EXTENSION)
 			r = 1;
