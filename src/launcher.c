@@ -503,14 +503,14 @@ workers_of(FcPoolView *v, Oid dboid)
 /*
  * The worker to ask to leave for a database that waits: an idle one first,
  * then one of a database that has several, then the one that has served
- * its database longest, if for FC_TURN_MS.  -1 if none; *turn_end is then
- * when the first turn ends.
+ * its database longest, if for FC_TURN_MS; of these ranks (1 to 3) none
+ * above max_rank.  -1 if none; *turn_end is then when the first turn ends.
  */
 static int
-pool_victim(FcPoolView *v, TimestampTz now, TimestampTz *turn_end)
+pool_victim(FcPoolView *v, TimestampTz now, int max_rank, TimestampTz *turn_end)
 {
 	int			best = -1;
-	int			rank = 4;
+	int			rank = max_rank + 1;
 	int			i;
 
 	*turn_end = DT_NOEND;
@@ -563,6 +563,7 @@ ask_to_leave(FcPoolView *v, int i)
 	}
 	LWLockRelease(fc_shared->lock);
 	v->workers[i].leave = true;
+	v->leaving++;
 	if (latch != NULL)
 		SetLatch(latch);
 }
@@ -672,7 +673,7 @@ pool_assign(FcLauncherSlot *slots, TimestampTz now, Oid dropping)
 			covered--;
 			continue;
 		}
-		victim = pool_victim(v, now, &turn_end);
+		victim = pool_victim(v, now, 3, &turn_end);
 		if (victim < 0)
 		{
 			if (turn_end != DT_NOEND)
@@ -691,7 +692,18 @@ pool_assign(FcLauncherSlot *slots, TimestampTz now, Oid dropping)
 			!pool_may_start(d->dboid, dropping, now, &sleep_ms))
 			continue;
 		if ((place = free_place(slots, v)) < 0)
+		{
+			TimestampTz turn_end;
+			int			victim;
+
+			/* an idle worker elsewhere makes room; its exit wakes us */
+			if (v->leaving == 0 &&
+				(victim = pool_victim(v, now, 1, &turn_end)) >= 0)
+			{
+				ask_to_leave(v, victim);
+			}
 			break;
+		}
 		if (!start_in_place(slots, v, place, d->dboid))
 			break;
 	}

@@ -172,6 +172,9 @@ FcWorkerShared *fc_shared = NULL;
 FcWorkerSlot *fc_my_slot = NULL;
 static bool am_worker = false;
 
+/* the next_wakeup this worker published last: a lower one is a wake-up */
+static TimestampTz published_wakeup = DT_NOEND;
+
 /* the worker's sweep over a backlog: see worker_unit() */
 #define FC_SWEEP_UNITS 10
 /* a unit of work: chunks of runs, until batch_size runs or this time */
@@ -394,6 +397,7 @@ slot_set(FcWorkerState state, TimestampTz next_wakeup)
 	Assert(fc_my_slot->pid == MyProcPid);
 	fc_my_slot->state = state;
 	fc_my_slot->next_wakeup = next_wakeup;
+	published_wakeup = next_wakeup;
 	LWLockRelease(fc_shared->lock);
 }
 
@@ -452,7 +456,10 @@ slot_release(int code, Datum arg)
 		if (am_worker && OidIsValid(MyDatabaseId))
 		{
 			/* a committer's wake-up that came too late counts too */
-			due = Max(Min(exit_due, fc_my_slot->next_wakeup), now);
+			due = exit_due;
+			if (fc_my_slot->next_wakeup < published_wakeup)
+				due = Min(due, fc_my_slot->next_wakeup);
+			due = Max(due, now);
 			peer = hand_over_locked(due);
 		}
 		fc_my_slot->pid = 0;
@@ -1491,6 +1498,7 @@ fc_worker_main(Datum main_arg)
 			/* waiting for the extension: a commit's wake-up is welcome */
 			fc_my_slot->next_wakeup = no_extension ? DT_NOEND :
 				Min(next, TimestampTzPlusMilliseconds(now, fc_poll_interval));
+			published_wakeup = fc_my_slot->next_wakeup;
 			if (pool && !more)
 			{
 				FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);

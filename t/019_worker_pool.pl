@@ -118,6 +118,15 @@ $node->poll_query_until('postgres', q{
 SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'flowcontrol worker'})
   or die 'workers did not leave the idle databases';
 is(count_procs(), '1', 'with every database idle only the launcher runs');
+# a worker that left an idle database must not be sent back there: poll
+# for longer than two poll_intervals
+my $back = 0;
+for (1 .. 30)
+{
+	$back ||= count_procs() > 1;
+	Time::HiRes::usleep(100_000);
+}
+ok(!$back, 'and no worker goes back to a database with nothing due');
 my $r = start_run('db1', $flow{db1});
 wait_executed('db1', $r);
 note('commit -> execution when a worker must be started: ' . delay_ms('db1', $r) . ' ms');
