@@ -127,6 +127,16 @@ for (1 .. 30)
 	Time::HiRes::usleep(100_000);
 }
 ok(!$back, 'and no worker goes back to a database with nothing due');
+# a database created from a template that has the extension has it too,
+# without CREATE EXTENSION: the launcher's look at new databases finds it
+$node->safe_psql('postgres', 'CREATE DATABASE db5 TEMPLATE db4');
+my $r5 = start_run('db5', $flow{db4});
+wait_executed('db5', $r5);
+pass('a database copied from one with the extension is served');
+$node->poll_query_until('postgres', q{
+SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'flowcontrol worker'})
+  or die 'worker did not leave db5';
+
 my $r = start_run('db1', $flow{db1});
 wait_executed('db1', $r);
 note('commit -> execution when a worker must be started: ' . delay_ms('db1', $r) . ' ms');
@@ -134,7 +144,7 @@ pass('a run in an idle database is executed by a worker started for it');
 
 # --- fairness: 20,000 runs in db1; runs in db2 and db3 meanwhile are each
 # executed within 100 ms of their commit (median; the maximum is allowed
-# more on a loaded machine, see doc/worker.md).  The backlog's runs take
+# more on a loaded machine, see bench/README-worker.md).  The backlog's runs take
 # three steps each, so that it lasts long enough for several samples.
 my $backlog = $node->safe_psql('db1', q{
 DROP TRIGGER note ON exec_log;
