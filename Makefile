@@ -15,13 +15,15 @@ OBJS = \
 	src/triggers.o \
 	src/trigger_acl.o \
 	src/worker.o \
-	src/launcher.o
+	src/launcher.o \
+	src/action_policy.o \
+	src/timeout.o
 PGFILEDESC = "flowcontrol - workflows inside PostgreSQL"
 
 EXTENSION = flowcontrol
 DATA = flowcontrol--1.0.sql
 
-REGRESS ?= install expressions expressions_filters expressions_doc registry definition engine actions triggers privileges trigger_owners diagram errors error_paths retention robustness owner_hooks hostile testclock definition_errors seed_fixtures seed_engine seed_flow seed_triggers seed_actions
+REGRESS ?= install expressions expressions_filters expressions_doc registry definition engine actions triggers privileges trigger_owners diagram errors error_paths retention robustness owner_hooks hostile testclock definition_errors seed_fixtures seed_engine seed_flow seed_triggers seed_actions retry retry_schedule citus
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=./regress.conf
 ISOLATION ?= limits claims trigger_during_run
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./regress.conf
@@ -32,6 +34,11 @@ PG_CPPFLAGS = -I$(srcdir)/src
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks header dependencies only when the server was configured with
+# --enable-depend: rebuild every object (and its JIT bitcode) when any of
+# our headers changes, so no object keeps an old struct layout.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard $(srcdir)/src/*.h)
 
 # Every test suite against a private copy of the installed PostgreSQL.
 .PHONY: test

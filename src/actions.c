@@ -1284,6 +1284,7 @@ call_user(FcExec *exec, FcAction *a, bool returning)
 			check_unchanged(a->type->name, "done_at", out->has_done_at == run->has_done_at &&
 							(!out->has_done_at || out->done_at == run->done_at));
 			check_unchanged(a->type->name, "object_table", out->object_table == run->object_table);
+			check_unchanged(a->type->name, "attempt", out->attempt == run->attempt);
 			check_unchanged(a->type->name, "object_id",
 							(out->object_id == NULL) == (run->object_id == NULL) &&
 							(out->object_id == NULL || strcmp(out->object_id, run->object_id) == 0));

@@ -61,6 +61,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "action_policy.h"
 #include "catalog.h"
 #include "compat.h"
 #include "expr.h"
@@ -543,6 +544,8 @@ run_from_values(Datum *values, bool *nulls)
 		run->state = DatumGetJsonbPCopy(values[Anum_fc_run_state - 1]);
 	if (run->state == NULL)
 		run->state = fc_empty_object();
+	run->attempt = nulls[Anum_fc_run_attempt - 1] ? 0 :
+		DatumGetInt32(values[Anum_fc_run_attempt - 1]);
 	return run;
 }
 
@@ -618,6 +621,7 @@ fc_run_to_values(const FcRun *run, Datum *values, bool *nulls)
 		nulls[Anum_fc_run_object_id - 1] = true;
 	}
 	values[Anum_fc_run_state - 1] = JsonbPGetDatum(run->state);
+	values[Anum_fc_run_attempt - 1] = Int32GetDatum(run->attempt);
 }
 
 Datum
@@ -690,12 +694,12 @@ fc_catalog_write_run(const FcRun *run)
 		" waiting_trigger_id = $4, waiting_trigger_match_object = $5, action_id = $6,"
 		" repeat_action = $7, status = $8::pg_catalog.text::flowcontrol.run_status,"
 		" outcome = $9::pg_catalog.text::flowcontrol.run_outcome, log = $10,"
-		" continue_after = $11, done_at = $12, state = $13 WHERE id = $1",
-		13, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT8OID, BOOLOID, TEXTOID,
-		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID}
+		" continue_after = $11, done_at = $12, state = $13, attempt = $14 WHERE id = $1",
+		14, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT8OID, BOOLOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT4OID}
 	};
-	Datum		values[13];
-	char		nulls[13];
+	Datum		values[14];
+	char		nulls[14];
 
 	memset(nulls, ' ', sizeof(nulls));
 #define SET_ID(i, v) \
@@ -723,6 +727,7 @@ fc_catalog_write_run(const FcRun *run)
 	else
 		nulls[11] = 'n';
 	values[12] = JsonbPGetDatum(run->state);
+	values[13] = Int32GetDatum(run->attempt);
 
 	fc_catalog_exec(&q, values, nulls, 0);
 	if (SPI_processed != 1)
@@ -1399,7 +1404,7 @@ load_flow(int64 flow_id)
 
 	/* Siblings come in order: parent, then position, then id. */
 	static FcQuery actions_q = {
-		"SELECT id, parent_id, action, description, config FROM flowcontrol.flow_action"
+		"SELECT id, parent_id, action, description, config, timeout, retry FROM flowcontrol.flow_action"
 		" WHERE flow_id = $1 ORDER BY parent_id NULLS FIRST, position, id", 1, {INT8OID}
 	};
 	Datum		arg = Int64GetDatum(flow_id);
@@ -1495,6 +1500,14 @@ load_flow(int64 flow_id)
 		}
 		a->description = SPI_getvalue(tup, desc, 4);
 		a->config = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull));
+		{
+			bool		timeout_isnull;
+			bool		retry_isnull;
+			Datum		timeout = SPI_getbinval(tup, desc, 6, &timeout_isnull);
+			Datum		retry = SPI_getbinval(tup, desc, 7, &retry_isnull);
+
+			fc_policy_load(a, timeout, timeout_isnull, retry, retry_isnull, flow_id);
+		}
 	}
 
 	/* Keep parent links by id while sorting by id, then link the tree. */

@@ -179,6 +179,7 @@ typedef struct FcRun
 	Oid			object_table;	/* InvalidOid: no object */
 	char	   *object_id;
 	Jsonb	   *state;
+	int32		attempt;		/* failures of the current action so far */
 } FcRun;
 
 /* Column numbers of flowcontrol.flow_run (its CREATE TABLE order). */
@@ -199,7 +200,8 @@ typedef struct FcRun
 #define Anum_fc_run_object_table				15
 #define Anum_fc_run_object_id					16
 #define Anum_fc_run_state						17
-#define Natts_fc_run							17
+#define Anum_fc_run_attempt						18
+#define Natts_fc_run							18
 
 /* Conversions; results in CurrentMemoryContext. */
 extern void fc_run_to_values(const FcRun *run, Datum *values, bool *nulls);
@@ -273,6 +275,16 @@ typedef struct FcActionType
 	char	   *return_signature;
 } FcActionType;
 
+/* An action's retry policy (flow_action.retry; action_policy.c) */
+typedef struct FcRetryPolicy
+{
+	int			max_attempts;	/* calls in all, the first included */
+	double		initial_interval;	/* seconds before the first retry */
+	double		backoff_coefficient;	/* each wait is this times the one
+										 * before */
+	double		max_interval;	/* longest wait, seconds */
+} FcRetryPolicy;
+
 typedef struct FcAction
 {
 	int64		id;
@@ -284,6 +296,8 @@ typedef struct FcAction
 	char	   *description;
 	Jsonb	   *config;
 	void	   *prepared;		/* the built-in's decoded config (actions.c) */
+	int			timeout_ms;		/* flow_action.timeout; 0: none */
+	FcRetryPolicy *retry;		/* flow_action.retry; NULL: no retries */
 } FcAction;
 
 typedef struct FcFlow

@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "action_policy.h"
 #include "actions.h"
 #include "catalog.h"
 #include "compat.h"
@@ -680,6 +681,22 @@ column_is_new(TriggerData *td, HeapTuple tuple, const char *name)
 	return !datumIsEqual(old_value, new_value, att->attbyval, att->attlen);
 }
 
+/* An action's timeout and retry policy, when new (action_policy.c). */
+static void
+check_action_policy(TriggerData *td, HeapTuple tuple, const char *action,
+					const char *where)
+{
+	bool		isnull;
+	Datum		d;
+
+	d = fc_definition_column(td, tuple, "timeout", &isnull);
+	if (!isnull && column_is_new(td, tuple, "timeout"))
+		(void) fc_policy_timeout_ms(DatumGetIntervalP(d), action, where);
+	d = fc_definition_column(td, tuple, "retry", &isnull);
+	if (!isnull && column_is_new(td, tuple, "retry"))
+		(void) fc_policy_retry(DatumGetJsonbP(d), action, where);
+}
+
 static void
 check_flow_action(TriggerData *td, HeapTuple tuple)
 {
@@ -760,6 +777,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 		if (type->kind == FC_ACTION_WAIT_FOR_TRIGGER)
 			fc_trigger_check_wait_config(td, flow_id, config);
 	}
+	check_action_policy(td, tuple, action, where);
 }
 
 static void
@@ -966,22 +984,22 @@ flowcontrol_define_flow(PG_FUNCTION_ARGS)
 }
 
 /*
- * add_action(flow_id, action, config, parent_id, description) returns
- * bigint: _add_action() does the work.
+ * add_action(flow_id, action, config, parent_id, description, timeout,
+ * retry) returns bigint: _add_action() does the work.
  */
 PG_FUNCTION_INFO_V1(flowcontrol_add_action);
 Datum
 flowcontrol_add_action(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[5] = {INT8OID, TEXTOID, JSONBOID, INT8OID, TEXTOID};
-	Datum		values[5];
-	char		nulls[] = "     ";
+	Oid			types[7] = {INT8OID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INTERVALOID, JSONBOID};
+	Datum		values[7];
+	char		nulls[] = "       ";
 	bool		isnull;
 	int64		id;
 	int			i;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 7; i++)
 	{
 		if (PG_ARGISNULL(i))
 			nulls[i] = 'n';
@@ -989,8 +1007,8 @@ flowcontrol_add_action(PG_FUNCTION_ARGS)
 			values[i] = PG_GETARG_DATUM(i);
 	}
 	id = call_internal(&plan,
-					   "SELECT flowcontrol._add_action($1, $2, $3, $4, $5)",
-					   5, types, values, nulls, &isnull);
+					   "SELECT flowcontrol._add_action($1, $2, $3, $4, $5, $6, $7)",
+					   7, types, values, nulls, &isnull);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(id);

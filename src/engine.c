@@ -10,9 +10,15 @@
  * when execution stops.
  *
  * Each action hook runs in its own subtransaction as the flow owner
- * (fc_engine_guarded).  When it fails, its database effects are rolled
+ * (fc_engine_guarded), under a time limit: the action's "timeout" and, for
+ * hooks that run SQL, the owner's statement_timeout (timeout.c).  When it
+ * fails -- an error, or the limit -- its database effects are rolled
  * back, the run ends errored with the action and the error in its log, and
- * the state built by the earlier actions is kept.  Errors that are not
+ * the state built by the earlier actions is kept; or, when the action's
+ * retry policy has attempts left for its run hook, the run waits (status
+ * waiting, repeat_action, continue_after after the backoff) and the action
+ * runs again when due.  run->attempt counts the current action's failures
+ * in a row and is 0 after any hook call that succeeds.  Errors that are not
  * the run's fault are never caught (fc_engine_error_is_transient): query
  * cancel and shutdown, serialization failures and deadlocks, out of
  * memory; they abort the caller's transaction, and the worker retries.
@@ -59,6 +65,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "action_policy.h"
 #include "actions.h"
 #include "catalog.h"
 #include "compat.h"
@@ -66,6 +73,7 @@
 #include "expr.h"
 #include "flowcontrol.h"
 #include "owner.h"
+#include "timeout.h"
 #include "worker.h"
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */
@@ -349,15 +357,26 @@ bool
 fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 				  ErrorData **edata)
 {
+	return fc_engine_guarded_timed(fn, arg, userid, runs_sql, edata, 0);
+}
+
+bool
+fc_engine_guarded_timed(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
+						ErrorData **edata, int timeout_ms)
+{
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile bool ok = true;
+	FcTimeLimit tl;
 
+	tl.active = false;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 
 	PG_TRY();
 	{
+		/* statement_timeout bounds hooks that run SQL, as statements would */
+		fc_time_limit_begin(&tl, timeout_ms, runs_sql ? userid : InvalidOid);
 		if (OidIsValid(userid))
 		{
 			FcOwnerEnv	env;
@@ -371,6 +390,8 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 		}
 		else
 			fn(arg);
+		fc_time_limit_check(&tl);
+		(void) fc_time_limit_end(&tl);
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -379,15 +400,21 @@ fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 	PG_CATCH();
 	{
 		ErrorData  *e;
+		bool		timed_out;
 
 		MemoryContextSwitchTo(oldcxt);
 		e = CopyErrorData();
 		FlushErrorState();
+		/* before the rollback: the timer must not fire in it */
+		timed_out = fc_time_limit_end(&tl);
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 
-		if (fc_engine_error_is_transient(e->sqlerrcode))
+		/* our own limit ran out: an error of the call, not a cancel */
+		if (timed_out && fc_time_limit_error_is_timeout(e))
+			e = fc_time_limit_error(&tl);
+		else if (fc_engine_error_is_transient(e->sqlerrcode))
 			ReThrowError(e);
 		*edata = e;
 		ok = false;
@@ -727,6 +754,54 @@ hook_guarded(void *arg)
 }
 
 /*
+ * An action's hook failed (its subtransaction is rolled back): count the
+ * failure, and either end the run errored or, when the action's retry
+ * policy has attempts left for its run hook, make the run wait for the
+ * next attempt, which runs the action again.
+ */
+static void
+action_failed(FcExec *exec, FcAction *a, bool returning, ErrorData *edata)
+{
+	FcRun	   *run = exec->run;
+	const FcRetryPolicy *retry = returning ? NULL : a->retry;
+	char	   *error = describe_error(edata);
+
+	if (run->attempt < PG_INT32_MAX)
+		run->attempt++;
+	if (retry == NULL)
+	{
+		end_run(exec, FC_OUTCOME_ERRORED,
+				psprintf("Action %s (" INT64_FORMAT ") failed: %s", a->type->name, a->id, error));
+		return;
+	}
+	if (run->attempt >= retry->max_attempts)
+	{
+		end_run(exec, FC_OUTCOME_ERRORED,
+				psprintf("Action %s (" INT64_FORMAT ") failed (attempt %d of %d): %s",
+						 a->type->name, a->id, run->attempt, retry->max_attempts, error));
+		return;
+	}
+
+	{
+		int64		delay = fc_policy_retry_delay(retry, run->attempt);
+
+		run->status = FC_STATUS_WAITING;
+		run->repeat_action = true;
+		run->waiting_trigger_id = 0;
+		run->has_continue_after = true;
+		run->continue_after = fc_now(exec->flow->owner) + delay;
+		AssertRunWaiting(run);
+		/* the engine's own line: never refused, so the run can wait */
+		fc_exec_set_log(exec, NULL,
+						psprintf("Action %s (" INT64_FORMAT ") failed (attempt %d of %d, next in %s): %s",
+								 a->type->name, a->id, run->attempt, retry->max_attempts,
+								 fc_policy_format_ms((delay + 999) / 1000), error),
+						false);
+		fc_worker_wake_at_commit(run->continue_after);
+	}
+}
+
+/*
  * The directive loop.  Returns after the run has stopped (done or waiting);
  * the caller writes it.
  */
@@ -782,18 +857,19 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 			exec->returning = returning;
 			MemoryContextReset(step_cxt);
 			old = MemoryContextSwitchTo(step_cxt);
-			if (!fc_engine_guarded(hook_guarded, &ha, flow->owner,
-								   a->type->kind == FC_ACTION_USER, &edata))
+			if (!fc_engine_guarded_timed(hook_guarded, &ha, flow->owner,
+										 a->type->kind == FC_ACTION_USER, &edata,
+										 a->timeout_ms))
 			{
 				MemoryContextSwitchTo(exec->exec_cxt);
-				end_run(exec, FC_OUTCOME_ERRORED,
-						psprintf("Action %s (" INT64_FORMAT ") failed: %s",
-								 a->type->name, a->id, describe_error(edata)));
+				action_failed(exec, a, returning, edata);
 				MemoryContextSwitchTo(old);
 				break;
 			}
 			MemoryContextSwitchTo(old);
 			d = ha.directive;
+			run->attempt = 0;	/* a call that succeeds ends a series of
+								 * failures */
 
 			/* a life-cycle function was called on this run meanwhile */
 			if (exec->finish_outcome != FC_OUTCOME_NONE)
@@ -1362,6 +1438,7 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	run->waiting_trigger_id = 0;
 	run->outcome = FC_OUTCOME_NONE;
 	run->has_done_at = false;
+	run->attempt = 0;
 	run->trigger_id = trigger_id;
 	if (state != NULL)
 		run->state = state;

@@ -166,4 +166,13 @@ extern bool fc_engine_error_is_transient(int sqlerrcode);
 extern bool fc_engine_guarded(void (*fn) (void *arg), void *arg, Oid userid, bool runs_sql,
 							  ErrorData **edata);
 
+/*
+ * The same under a time limit (timeout.c): the smaller of timeout_ms (0:
+ * none) and, when runs_sql, the statement_timeout of a new session of the
+ * owner.  When it runs out, the call fails with SQLSTATE 57014 ("timed out
+ * after 2 s") like any other error of fn: false with *edata set.
+ */
+extern bool fc_engine_guarded_timed(void (*fn) (void *arg), void *arg, Oid userid,
+									bool runs_sql, ErrorData **edata, int timeout_ms);
+
 #endif							/* FC_ENGINE_H */

@@ -113,6 +113,7 @@ typedef struct FcOwnerSettings
 	char	  **names;
 	char	  **values;
 	bool		sets_pinned[FC_NUM_PINNED]; /* pinned_settings[i] is set */
+	int			statement_timeout;	/* ms, -1 until fc_owner_statement_timeout */
 } FcOwnerSettings;
 
 /* cache for the current transaction, in TopTransactionContext */
@@ -223,6 +224,7 @@ owner_settings(Oid owner)
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	s = palloc0(sizeof(FcOwnerSettings));
 	s->owner = owner;
+	s->statement_timeout = -1;
 	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
 	read_settings(rel, MyDatabaseId, InvalidOid, s);
 	read_settings(rel, InvalidOid, owner, s);
@@ -280,6 +282,30 @@ fc_owner_enter(FcOwnerEnv *env, Oid owner)
 	SetUserIdAndSecContext(owner, env->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+}
+
+int
+fc_owner_statement_timeout(Oid owner)
+{
+	FcOwnerSettings *s = owner_settings(owner);
+
+	if (s->statement_timeout < 0)
+	{
+		const char *value = NULL;
+		int			ms;
+		int			i;
+
+		/* the last one wins, as when a session applies them */
+		for (i = 0; i < s->n; i++)
+			if (pg_strcasecmp(s->names[i], "statement_timeout") == 0)
+				value = s->values[i];
+		if (value == NULL)
+			value = GetConfigOptionResetString("statement_timeout");
+		if (value == NULL || !parse_int(value, &ms, GUC_UNIT_MS, NULL) || ms < 0)
+			ms = 0;
+		s->statement_timeout = ms;
+	}
+	return s->statement_timeout;
 }
 
 void

@@ -39,6 +39,14 @@ extern void fc_owner_enter(FcOwnerEnv *env, Oid owner);
  */
 extern void fc_owner_become(FcOwnerEnv *env, Oid owner);
 
+/*
+ * The statement_timeout, in milliseconds (0: none), that a new session of
+ * the owner would have: the owner's and the database's settings, else the
+ * session's default.  Read once per transaction and owner.  Can
+ * ereport(ERROR) (catalog access).
+ */
+extern int	fc_owner_statement_timeout(Oid owner);
+
 /* Undo fc_owner_enter() or fc_owner_become(): settings, then the user. */
 extern void fc_owner_leave(FcOwnerEnv *env);
 
