@@ -27,6 +27,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
@@ -684,6 +685,46 @@ fc_catalog_read_run(int64 run_id)
 
 	fc_catalog_exec(&q, &arg, NULL, 1);
 	return first_run_or_null();
+}
+
+FcRun *
+fc_catalog_try_lock_run(int64 run_id, ItemPointer tid)
+{
+	Relation	rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), RowShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ItemPointerData ctid = *tid;
+	TM_FailureData tmfd;
+	TM_Result	result;
+	FcRun	   *run = NULL;
+
+	result = table_tuple_lock(rel, &ctid, GetActiveSnapshot(), slot,
+							  GetCurrentCommandId(true), LockTupleNoKeyExclusive,
+							  LockWaitSkip, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+
+	/* as ExecLockRows: a newer version is not ours to see in REPEATABLE READ */
+	if (IsolationUsesXactSnapshot() &&
+		(result == TM_Deleted || (result == TM_Ok && tmfd.traversed)))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+	if (result == TM_Ok)
+	{
+		bool		should_free;
+		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+
+		/* run_from_values copies every value out of the buffer */
+		run = fc_run_from_tuple(tuple, RelationGetDescr(rel));
+		if (should_free)
+			heap_freetuple(tuple);
+		/* the version at tid is the row's, so is every newer one */
+		if (run->id != run_id)
+			elog(ERROR, "flow run " INT64_FORMAT " is not at its tuple (%u,%u)",
+				 run_id, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	/* the table lock is kept to the end of the transaction, as a query's */
+	table_close(rel, NoLock);
+	return run;
 }
 
 void

@@ -221,6 +221,18 @@ extern FcRun *fc_catalog_lock_run(int64 run_id, bool skip_locked);
 extern FcRun *fc_catalog_read_run(int64 run_id);
 
 /*
+ * Lock run_id's row FOR NO KEY UPDATE without waiting, starting from the
+ * version at *tid (which the caller read with its snapshot) and following
+ * its updates to the newest, as SELECT ... FOR NO KEY UPDATE SKIP LOCKED
+ * does; direct heap access, for continue_flowruns()'s per-run claim.
+ * Returns the locked version, palloc'd in the current memory context, or
+ * NULL when another transaction holds or is changing the row, or it is
+ * gone.  The caller rechecks whatever it chose the row for.  The lock
+ * belongs to the current (sub)transaction.
+ */
+extern FcRun *fc_catalog_try_lock_run(int64 run_id, ItemPointer tid);
+
+/*
  * Can a run's row be written without firing triggers of anyone's but
  * flowcontrol's (its foreign keys')?  Then writing it cannot fail but for
  * lack of resources.

@@ -5,7 +5,11 @@
  *
  * A run executes inside the caller's transaction.  It is locked first (row
  * lock FOR NO KEY UPDATE), so one session at a time executes it; sessions
- * that sweep for work (continue_flowruns, the worker) skip locked runs.
+ * that sweep for work (continue_flowruns, the worker) skip locked runs.  A
+ * sweep reads the ids of runnable runs without locking them and locks each
+ * just before executing it, so it holds locks only on the runs it executed
+ * (until its transaction ends) and the one it is executing: a slow run
+ * keeps no other run from other sweeps.
  * The run lives in memory while it executes and its row is written once,
  * when execution stops.
  *
@@ -54,6 +58,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/itemptr.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -1149,47 +1154,89 @@ continue_one_guarded(void *arg)
 								&ca->needs_write);
 }
 
+/* most candidate ids read at a time */
 #define FC_CLAIM_BATCH 100
+#define FC_CANDIDATE_VISIBLE \
+		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id" \
+		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))" \
+		" ORDER BY r.id LIMIT $2)"
 
 int
 fc_engine_continue_runs(int max_runs)
 {
+	FcContinueLimits limits = {0};
 	int64		cursor = 0;
 
-	return fc_engine_continue_runs_from(max_runs, &cursor);
+	limits.max_runs = max_runs;
+	return fc_engine_continue_runs_from(&limits, &cursor);
+}
+
+/*
+ * Lock a candidate run for execution, if nobody else holds it and it is
+ * still runnable: its row may have changed since the candidates were read,
+ * and the newest version is what counts, as in READ COMMITTED.  NULL when
+ * it is not ours to execute.  A row found no longer runnable stays locked
+ * to the end of the transaction, as with SELECT ... FOR UPDATE.
+ */
+static FcRun *
+lock_candidate(int64 run_id, ItemPointer tid, TimestampTz now)
+{
+	FcRun	   *run = fc_catalog_try_lock_run(run_id, tid);
+
+	if (run == NULL)
+		return NULL;
+	if (run->status == FC_STATUS_PENDING && !run->has_continue_after)
+		return run;
+	if (run->status == FC_STATUS_WAITING && run->has_continue_after &&
+		run->continue_after <= now)
+		return run;
+	return NULL;
+}
+
+static bool
+is_behind(const FcContinueLimits *limits, int64 run_id)
+{
+	int			i;
+
+	for (i = 0; i < limits->nbehind; i++)
+		if (limits->behind[i] == run_id)
+			return true;
+	return false;
 }
 
 int
-fc_engine_continue_runs_from(int max_runs, int64 *cursor)
+fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 {
 	/*
-	 * Claim a batch of runnable runs in id order, skipping locked ones; the
+	 * Read the ids of runnable runs in id order, without locking them; the
 	 * id cursor makes each run execute at most once per call even when it is
-	 * runnable again afterwards.  Pending and due waiting runs are claimed by
+	 * runnable again afterwards.  Pending and due waiting runs are read by
 	 * two scans of their partial indexes (one OR over both would be planned
-	 * as a scan of the primary key that reads every done run); rows one scan
-	 * locked beyond the batch stay locked by us and come first in the next
-	 * batch.
+	 * as a scan of the primary key that reads every done run).  Each
+	 * candidate is then locked just before it is executed (lock_candidate),
+	 * so that the runs behind a slow one stay free for other workers and
+	 * sessions: at any time this call holds locks only on the runs it has
+	 * executed and the one it is executing.
 	 */
-#define FC_CLAIM_VISIBLE \
-		" AND ($3 OR EXISTS (SELECT FROM flowcontrol.flow f WHERE f.id = r.flow_id" \
-		" AND pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER')))" \
-		" ORDER BY r.id LIMIT $2 FOR NO KEY UPDATE OF r SKIP LOCKED)"
-	static FcQuery claim_q = {
-		"WITH p AS (SELECT r.* FROM flowcontrol.flow_run r"
+	static FcQuery candidates_q = {
+		"WITH p AS (SELECT r.id, r.ctid FROM flowcontrol.flow_run r"
 		" WHERE r.id > $1 AND r.status = 'pending' AND r.continue_after IS NULL"
-		FC_CLAIM_VISIBLE
-		", w AS (SELECT r.* FROM flowcontrol.flow_run r"
+		FC_CANDIDATE_VISIBLE
+		", w AS (SELECT r.id, r.ctid FROM flowcontrol.flow_run r"
 		" WHERE r.id > $1 AND r.status = 'waiting'"
 		" AND r.continue_after OPERATOR(pg_catalog.<=) $5"
-		FC_CLAIM_VISIBLE
-		" SELECT c.* FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2",
+		FC_CANDIDATE_VISIBLE
+		" SELECT c.id, c.ctid FROM (SELECT * FROM p UNION ALL SELECT * FROM w) c ORDER BY c.id LIMIT $2",
 		5, {INT8OID, INT4OID, BOOLOID, OIDOID, TIMESTAMPTZOID}
 	};
-#undef FC_CLAIM_VISIBLE
+	static FcQuery only_q = {
+		"SELECT r.id, r.ctid FROM flowcontrol.flow_run r WHERE r.id = $1", 1, {INT8OID}
+	};
 	int64		last_id = *cursor;
 	int			executed = 0;
+	int			max_runs = limits->max_runs;
 	bool		is_super = superuser();
+	bool		shared = false;
 	Oid			user = GetUserId();
 
 	/*
@@ -1202,12 +1249,15 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 													"flowcontrol continue batch",
 													ALLOCSET_DEFAULT_SIZES);
 
+	limits->more = false;
 	for (;;)
 	{
 		Datum		args[5];
 		int			limit = FC_CLAIM_BATCH;
 		int			n;
 		int			i;
+		int64	   *ids;
+		ItemPointerData *tids;
 		FcRun	  **runs;
 		MemoryContext old;
 		bool		defer;
@@ -1215,25 +1265,47 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		if (max_runs > 0)
 			limit = Min(limit, max_runs - executed);
 		if (limit <= 0)
+		{
+			limits->more = true;
 			break;
+		}
 
 		MemoryContextReset(batch_cxt);
 		old = MemoryContextSwitchTo(batch_cxt);
-		args[0] = Int64GetDatum(last_id);
-		args[1] = Int32GetDatum(limit);
-		args[2] = BoolGetDatum(is_super);
-		args[3] = ObjectIdGetDatum(user);
-		args[4] = TimestampTzGetDatum(claim_now);
-		fc_catalog_exec(&claim_q, args, NULL, 0);
+		if (limits->only != 0)
+		{
+			/* one given run (one the worker put behind), visible to us */
+			args[0] = Int64GetDatum(limits->only);
+			fc_catalog_exec(&only_q, args, NULL, 1);
+			limit = 1;
+		}
+		else
+		{
+			args[0] = Int64GetDatum(last_id);
+			args[1] = Int32GetDatum(limit);
+			args[2] = BoolGetDatum(is_super);
+			args[3] = ObjectIdGetDatum(user);
+			args[4] = TimestampTzGetDatum(claim_now);
+			fc_catalog_exec(&candidates_q, args, NULL, 0);
+		}
 		n = (int) SPI_processed;
-		runs = palloc(sizeof(FcRun *) * Max(n, 1));
+		ids = palloc(sizeof(int64) * Max(n, 1));
+		tids = palloc(sizeof(ItemPointerData) * Max(n, 1));
 		for (i = 0; i < n; i++)
-			runs[i] = fc_run_from_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			ids[i] = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+			tids[i] = *(ItemPointer) DatumGetPointer(SPI_getbinval(tuple, desc, 2, &isnull));
+		}
 		SPI_freetuptable(SPI_tuptable);
+		runs = palloc0(sizeof(FcRun *) * Max(n, 1));
 
 		/*
-		 * The batch's rows are locked by this (top) transaction.  Updating
-		 * one from the run's subtransaction would make every run a MultiXact
+		 * Each run's row is locked by this (top) transaction.  Updating it
+		 * from the run's subtransaction would make every run a MultiXact
 		 * (locker and updater differ), so the row is written here, after the
 		 * subtransaction -- unless flow_run has triggers of its own, whose
 		 * failure must stay confined to the run.
@@ -1241,12 +1313,37 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 		defer = fc_catalog_run_writes_plain();
 		for (i = 0; i < n; i++)
 		{
-			FcContinueArgs ca = {runs[i], defer, false, NULL};
+			FcContinueArgs ca = {NULL, defer, false, NULL};
 			ErrorData  *edata = NULL;
 
 			CHECK_FOR_INTERRUPTS();
-			last_id = runs[i]->id;
+
+			/* the time bound, checked between runs */
+			if (limits->deadline != 0 && executed > 0 &&
+				GetCurrentTimestamp() >= limits->deadline)
+			{
+				limits->more = true;
+				break;
+			}
+			/* a stop request (the worker pool wants the worker elsewhere) */
+			if (limits->stop != NULL && *limits->stop)
+			{
+				limits->more = true;
+				break;
+			}
+			last_id = ids[i];
 			*cursor = last_id;
+			if (is_behind(limits, ids[i]) ||
+				(runs[i] = lock_candidate(ids[i], &tids[i], claim_now)) == NULL)
+				continue;
+
+			/* more runs are due than this one: let an idle worker share them */
+			if (!shared && i + 1 < n)
+			{
+				fc_worker_share_work();
+				shared = true;
+			}
+			ca.run = runs[i];
 			fc_engine_current_run = last_id;
 			if (fc_engine_guarded(continue_one_guarded, &ca, InvalidOid, false, &edata))
 			{
@@ -1270,13 +1367,12 @@ fc_engine_continue_runs_from(int max_runs, int64 *cursor)
 			executed++;
 		}
 		MemoryContextSwitchTo(old);
-		if (n < limit)
+		if (limits->more || n < limit || limits->only != 0)
 			break;
 	}
 	MemoryContextDelete(batch_cxt);
 	return executed;
 }
-
 /* ---------------------------------------------------------------------
  * Retention: deleting finished runs
  * ---------------------------------------------------------------------

@@ -105,13 +105,13 @@ extern FcRun *fc_engine_execute_locked(FcRun *run, int max_hot_loop);
 extern FcRun *fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible);
 
 /*
- * Execute every runnable run (pending without continue_after, waiting and
- * due), each at most once, skipping runs locked by other sessions; stop
- * after max_runs (<= 0: no limit).  Each run executes in its own
- * subtransaction, so one run's failure never undoes another's progress.
- * Only runs of flows the current user can see, unless it is a superuser.
- * The background worker's unit of work.  Returns how many were executed.
+ * The id of the run fc_engine_continue_runs_from() is executing, 0 between
+ * runs.  An error that escapes a run (a transient one, re-thrown, or a
+ * cancel) leaves it set: the worker reads it to tell which run failed, and
+ * clears it.
  */
+extern PGDLLIMPORT int64 fc_engine_current_run;
+
 /*
  * Delete runs that are done and finished before "before", in batches of
  * FC_CLEANUP_BATCH, skipping rows locked by others; at most max_runs (0: no
@@ -119,25 +119,42 @@ extern FcRun *fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visib
  * a member of (all for a superuser).  Returns how many.  Caller is
  * connected to SPI; runs in the caller's transaction.
  */
-/*
- * The id of the run fc_engine_continue_runs_from() is executing, 0 between
- * runs.  An error that escapes a run (a transient one, re-thrown) leaves it
- * set: the worker reads it to tell which run keeps failing, and clears it.
- */
-extern PGDLLIMPORT int64 fc_engine_current_run;
-
 #define FC_CLEANUP_BATCH 1000
 extern int64 fc_engine_cleanup_runs(TimestampTz before, int64 max_runs, bool visible_only);
 
+/*
+ * Execute every runnable run (pending without continue_after, waiting and
+ * due), each at most once, skipping runs locked by other sessions; stop
+ * after max_runs (<= 0: no limit).  Each run executes in its own
+ * subtransaction, so one run's failure never undoes another's progress.
+ * Only runs of flows the current user can see, unless it is a superuser.
+ * Returns how many were executed.  Caller is connected to SPI; runs in the
+ * caller's transaction, whose locks on the executed runs it leaves held.
+ */
 extern int	fc_engine_continue_runs(int max_runs);
 
 /*
- * The same, only for runs with an id above *cursor, which is advanced to
- * the last run executed: the background worker sweeps a backlog in
- * batches without rescanning, in every batch, the index entries of the
- * runs it already executed.
+ * The same, with the background worker's limits, and only for runs with an
+ * id above *cursor, which is advanced past the last run looked at: the
+ * worker sweeps a backlog in units without rescanning, in every unit, the
+ * index entries of the runs it already executed.  Candidates are read
+ * without locks and each is locked (SKIP LOCKED) just before it executes,
+ * so the call holds locks only on runs it executed or is executing.  When
+ * more runnable runs than the one about to execute were found, it calls
+ * fc_worker_share_work() once.
  */
-extern int	fc_engine_continue_runs_from(int max_runs, int64 *cursor);
+typedef struct FcContinueLimits
+{
+	int			max_runs;		/* most runs to execute; <= 0: no limit */
+	TimestampTz deadline;		/* checked between runs; 0: none */
+	const int64 *behind;		/* runs to leave out (put behind) */
+	int			nbehind;
+	int64		only;			/* if not 0: execute only this run */
+	const volatile bool *stop;	/* if set: stop between runs once true */
+	bool		more;			/* out: stopped with runs left to look at */
+} FcContinueLimits;
+
+extern int	fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor);
 
 /* Life-cycle changes used by the SQL functions; all return the run. */
 extern FcRun *fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,

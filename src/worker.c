@@ -15,8 +15,8 @@
  *
  * A pool worker serves one database for its whole life.  It leaves (exits
  * cleanly, FcWorkerSlot.clean_exit) when the launcher asks it to
- * (FcWorkerSlot.leave: checked between units and between the chunks of a
- * unit), after poll_interval without work, or when the extension is not
+ * (FcWorkerSlot.leave: checked between units, and by the engine between
+ * the runs of a unit), after poll_interval without work, or when the extension is not
  * installed in its database (the pool then forgets the database).  Leaving
  * or dying, it writes into its database's slot when work is due there next
  * (slot_release), so the launcher can send a worker back.
@@ -25,16 +25,20 @@
  * reload the configuration on SIGHUP, exit on SIGTERM (die) and on
  * postmaster death.  The unit of work is fc_engine_continue_runs_from(),
  * the function behind flowcontrol.continue_flowruns(), limited to
- * flowcontrol.batch_size runs, followed by a query for the earliest future
- * continue_after; the worker then sleeps until that time, at most
- * flowcontrol.poll_interval ms, or until its latch is set.  An ERROR that
+ * flowcontrol.batch_size runs and starting none after FC_UNIT_TIME_MS,
+ * followed by a query for the earliest future continue_after; the worker
+ * then sleeps until that time, at most flowcontrol.poll_interval ms, or
+ * until its latch is set.  A unit that takes a run with more due behind it
+ * wakes an idle peer at once (fc_worker_share_work), so a slow run delays
+ * only the runs its own unit executed before it.  An ERROR that
  * escapes a unit of work is caught at the top of the loop (sigsetjmp, as
  * in the autovacuum launcher): logged, counted, and followed by a pause
  * (1 s, doubling while errors repeat, at most a minute or poll_interval)
  * before the next unit, never by an exit.  This is also how a run is
  * retried after a transient error inside it (a deadlock, a serialization
  * failure, out of memory), which the engine re-throws rather than ending
- * the run errored: the unit rolls back and its runs are executed again.
+ * the run errored: the unit rolls back and its runs are executed again,
+ * the one whose execution failed after the others and alone (put_behind).
  *
  * Wake-ups: the engine calls fc_worker_wake_at_commit() when it creates,
  * resets or resumes a run (due now) or suspends one with a continue_after.
@@ -177,14 +181,24 @@ static TimestampTz published_wakeup = DT_NOEND;
 
 /* the worker's sweep over a backlog: see worker_unit() */
 #define FC_SWEEP_UNITS 10
-/* a unit of work: chunks of runs, until batch_size runs or this time */
-#define FC_UNIT_CHUNK 100
+/* a unit of work: up to batch_size runs, starting none after this time */
 #define FC_UNIT_TIME_MS 100
 static int64 sweep_cursor = 0;
 static int	sweep_units = 0;
 
 /* the worker's database, for messages (read in its first unit) */
 static char db_name[NAMEDATALEN];
+
+/*
+ * Runs whose execution an error aborted (a query cancel, a transient
+ * error): put behind the others, then executed in a unit of their own, so
+ * that neither a run that keeps failing nor the operator's cancel of a
+ * slow one holds up the runs behind it.  Oldest first; worker-local.
+ */
+#define FC_BEHIND_MAX 8
+static int64 behind_runs[FC_BEHIND_MAX];
+static int	nbehind = 0;
+static bool behind_turn = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -675,6 +689,13 @@ wake_peer(void)
 		SetLatch(latch);
 }
 
+void
+fc_worker_share_work(void)
+{
+	if (am_worker && fc_shared != NULL)
+		wake_peer();
+}
+
 /* Set the latch of every worker (and the launcher). */
 static void
 wake_all(void)
@@ -1068,11 +1089,14 @@ extension_installed(void)
 
 /*
  * A run whose execution keeps ending in a transient error (re-thrown by the
- * engine, so that the unit is retried) would be claimed first again after
- * every pause, and the runs behind it would wait for ever.  So the worker
- * counts the transient failures of the same run in a row, and after
- * FC_TRANSIENT_ATTEMPTS ends it errored (give_up_failing_run), with the
- * last error in its log.  A unit that commits resets the count.
+ * engine, so that the unit is retried) would be executed again and again,
+ * each time rolling back its unit.  So the worker puts a run whose
+ * execution an error aborted behind the others (put_behind; later units
+ * leave it out until they find nothing else, then it is executed in a unit
+ * of its own), and counts the transient failures of the same run in a row:
+ * after FC_TRANSIENT_ATTEMPTS it ends the run errored (give_up_failing_run),
+ * with the last error in its log.  A unit that commits while the run is no
+ * longer put behind (its own unit, say) resets the count.
  */
 #define FC_TRANSIENT_ATTEMPTS 3
 
@@ -1080,13 +1104,42 @@ static int64 failing_run = 0;
 static int	failing_attempts = 0;
 static char failing_error[FC_LAST_ERROR_LEN];
 
+static bool
+is_behind_run(int64 run)
+{
+	int			i;
+
+	for (i = 0; i < nbehind; i++)
+		if (behind_runs[i] == run)
+			return true;
+	return false;
+}
+
 static void
-note_transient_failure(ErrorData *edata)
+put_behind(int64 run)
+{
+	if (is_behind_run(run))
+		return;
+	if (nbehind == FC_BEHIND_MAX)
+	{
+		/* forget the oldest: it is executed in id order again */
+		memmove(behind_runs, behind_runs + 1, sizeof(int64) * (FC_BEHIND_MAX - 1));
+		nbehind--;
+	}
+	behind_runs[nbehind++] = run;
+}
+
+/* After an error escaped a unit (we are in worker_recover). */
+static void
+note_aborted_run(ErrorData *edata)
 {
 	int64		run = fc_engine_current_run;
 
 	fc_engine_current_run = 0;
-	if (run == 0 || !fc_engine_error_is_transient(edata->sqlerrcode))
+	if (run == 0)
+		return;
+	put_behind(run);
+	if (!fc_engine_error_is_transient(edata->sqlerrcode))
 		return;
 	if (run != failing_run)
 	{
@@ -1129,9 +1182,57 @@ asked_to_leave(void)
 }
 
 /*
+ * The runs of a unit: up to batch_size, starting none after FC_UNIT_TIME_MS
+ * (so that a slow run does not keep many results uncommitted), leaving out
+ * the runs put behind; or, once such a unit found nothing more to do, one
+ * run put behind, alone.  Sets *more when runs were left to look at.
+ */
+static int
+unit_runs(bool *more)
+{
+	FcContinueLimits limits = {0};
+	int64		own_cursor = 0;
+	int			n;
+
+	limits.max_runs = fc_batch_size;
+	limits.deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), FC_UNIT_TIME_MS);
+	/* the pool: the launcher may want this worker elsewhere (between runs) */
+	if (fc_shared->mode != FC_DB_ONE)
+		limits.stop = &fc_my_slot->leave;
+	if (behind_turn && nbehind > 0)
+	{
+		limits.only = behind_runs[0];
+		nbehind--;
+		memmove(behind_runs, behind_runs + 1, sizeof(int64) * nbehind);
+		behind_turn = false;
+		n = fc_engine_continue_runs_from(&limits, &own_cursor);
+		*more = false;
+		return n;
+	}
+	limits.behind = behind_runs;
+	limits.nbehind = nbehind;
+	n = fc_engine_continue_runs_from(&limits, &sweep_cursor);
+	*more = limits.more;
+	behind_turn = !*more && nbehind > 0;
+
+	/*
+	 * After a full batch the next unit goes on from where this one stopped;
+	 * otherwise, and every FC_SWEEP_UNITS units so that runs with lower ids
+	 * that became due meanwhile do not wait for the end of a long backlog,
+	 * it starts again from the lowest id.
+	 */
+	if (!*more || ++sweep_units >= FC_SWEEP_UNITS)
+	{
+		sweep_cursor = 0;
+		sweep_units = 0;
+	}
+	return n;
+}
+
+/*
  * One unit of work in its own transaction.  Returns the time at which to
  * look again (DT_NOEND: only when woken or after poll_interval); sets
- * *executed, and *more when the last chunk was full (there may be more).
+ * *executed, and *more when it stopped with runs left (there may be more).
  * Errors propagate to the caller's sigsetjmp.
  */
 static TimestampTz
@@ -1158,59 +1259,32 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 	*no_extension = !extension_installed();
 	if (!*no_extension)
 	{
-		TimestampTz start = GetCurrentTimestamp();
-
 		give_up_failing_run();
-
-		/*
-		 * Up to batch_size runs, in chunks, ending early after
-		 * FC_UNIT_TIME_MS so that slow actions do not keep a long batch's
-		 * results uncommitted.
-		 */
-		for (;;)
-		{
-			int			chunk = Min(FC_UNIT_CHUNK, fc_batch_size - n);
-			int			k = fc_engine_continue_runs_from(chunk, &sweep_cursor);
-
-			n += k;
-			*more = (k == chunk);
-			if (!*more || n >= fc_batch_size ||
-				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), FC_UNIT_TIME_MS) ||
-				asked_to_leave())
-				break;
-		}
-
-		/*
-		 * After a full batch the next unit goes on from where this one
-		 * stopped; otherwise, and every FC_SWEEP_UNITS units so that runs
-		 * with lower ids that became due meanwhile do not wait for the end of
-		 * a long backlog, it starts again from the lowest id.
-		 */
-		if (!*more || ++sweep_units >= FC_SWEEP_UNITS)
-		{
-			sweep_cursor = 0;
-			sweep_units = 0;
-		}
+		n = unit_runs(more);
 
 		/*
 		 * After progress look again at once: there may be more than a batch,
 		 * and runs that became due while we worked (suspended without a time,
 		 * child runs created here) are past the engine's id cursor. Without
 		 * progress sleep until the next continue_after; due runs that other
-		 * sessions hold locked must not make us spin.
+		 * sessions hold locked must not make us spin.  Runs put behind are
+		 * executed soon, after the others.
 		 */
-		next = n > 0 ? 0 : next_due_time();
+		next = (n > 0 || nbehind > 0) ? 0 : next_due_time();
 
 		/* idle: apply flowcontrol.retention, a batch at a time */
-		if (n == 0 && retention_batch())
+		if (n == 0 && nbehind == 0 && retention_batch())
 			next = 0;
 	}
 
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	failing_run = 0;
-	failing_attempts = 0;
+	if (failing_run != 0 && !is_behind_run(failing_run))
+	{
+		failing_run = 0;
+		failing_attempts = 0;
+	}
 	MemoryContextSwitchTo(loop_cxt);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -1244,7 +1318,7 @@ worker_recover(MemoryContext loop_cxt)
 	pgstat_report_wait_end();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
-	note_transient_failure(edata);
+	note_aborted_run(edata);
 
 	/* measure and cut the message before taking the lock */
 	strlcpy(last_error, edata->message ? edata->message : "", FC_LAST_ERROR_LEN);
