@@ -77,6 +77,6 @@ SET flowcontrol.retention = '1 day';
 SHOW flowcontrol.retention;
 
 DROP VIEW kept_runs;
-DELETE FROM flowcontrol.flow WHERE name IN ('kept', 'keeper''s');
+SELECT count(flowcontrol.delete_flow(id, cancel_runs => true)) FROM flowcontrol.flow WHERE name IN ('kept', 'keeper''s');
 DROP OWNED BY regress_keeper;
 DROP ROLE regress_keeper;

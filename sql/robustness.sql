@@ -37,7 +37,7 @@ SELECT statement, try(statement) FROM (VALUES
 	('SELECT flowcontrol.register_filter(NULL, NULL)'),
 	('SELECT flowcontrol.register_filter(''robust_null'', NULL)'),
 	('SELECT flowcontrol.get_context(NULL)'),
-	('SELECT flowcontrol.get_context(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::flowcontrol.flow_run)')
+	('SELECT flowcontrol.get_context(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::flowcontrol.flow_run)')
 ) AS t(statement);
 
 -- ForLoopAction: a counter that would pass the largest bigint is past any

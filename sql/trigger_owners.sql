@@ -206,7 +206,8 @@ SELECT try($$SELECT flowcontrol.grant_trigger('order_saved', 'regress_nobody')$$
 SELECT try($$SELECT flowcontrol._register_trigger('for_attacker', NULL, '', '', 'regress_attacker')$$);
 RESET ROLE;
 
-DELETE FROM flowcontrol.flow WHERE owner IN ('regress_shop'::regrole, 'regress_attacker', 'regress_friend');
+SELECT count(flowcontrol.delete_flow(id, cancel_runs => true)) FROM flowcontrol.flow
+WHERE owner IN ('regress_shop'::regrole, 'regress_attacker', 'regress_friend');
 DELETE FROM flowcontrol.trigger WHERE trigger_name IN ('order_saved', 'squatted');
 DELETE FROM flowcontrol.trigger_type WHERE name IN ('order_saved', 'squatted');
 SELECT flowcontrol.unregister_action('WaitFor');

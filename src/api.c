@@ -446,3 +446,21 @@ flowcontrol_get_context(PG_FUNCTION_ARGS)
 	run = fc_run_from_datum(PG_GETARG_DATUM(0));
 	PG_RETURN_JSONB_P(fc_engine_context(run->state, obj));
 }
+
+/* ---------------------------------------------------------------------
+ * Flows
+ * ---------------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_delete_flow);
+Datum
+flowcontrol_delete_flow(PG_FUNCTION_ARGS)
+{
+	int64		flow_id = required_id(fcinfo, 0, "flow_id");
+	bool		cancel_runs = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	fc_engine_delete_flow(flow_id, cancel_runs);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

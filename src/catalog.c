@@ -12,6 +12,18 @@
  * transaction: other sessions see it when it commits, this session at its
  * next command, and an aborted transaction's own changes are flushed too.
  *
+ * Flows are versioned: each version keeps its own flow_action rows
+ * (flow_action.flow_version), and the cache holds a flow with the action
+ * tree of one version, keyed by (flow, version), 0 standing for the
+ * current one.  A run is pinned to a version (flow_run.flow_version) when
+ * it is created or reset, under a share lock of that version (an advisory
+ * lock of its own tag, taken before the version is read and kept to the
+ * end of the transaction); fc_catalog_prune_versions() removes an earlier
+ * version only with the exclusive lock, taken without waiting, and only
+ * when no run that is not done uses it.  So a version never disappears
+ * under a run being pinned to it, and a deploy or a run ending never
+ * waits for one.
+ *
  * Runs change constantly and are never cached.  All reads and writes of
  * the extension's tables happen as the extension owner, so that a role
  * with no privileges on them (say, one writing to a table with a flow
@@ -46,6 +58,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -547,6 +561,8 @@ run_from_values(Datum *values, bool *nulls)
 		run->state = fc_empty_object();
 	run->attempt = nulls[Anum_fc_run_attempt - 1] ? 0 :
 		DatumGetInt32(values[Anum_fc_run_attempt - 1]);
+	run->flow_version = nulls[Anum_fc_run_flow_version - 1] ? 0 :
+		DatumGetInt32(values[Anum_fc_run_flow_version - 1]);
 	return run;
 }
 
@@ -623,6 +639,10 @@ fc_run_to_values(const FcRun *run, Datum *values, bool *nulls)
 	}
 	values[Anum_fc_run_state - 1] = JsonbPGetDatum(run->state);
 	values[Anum_fc_run_attempt - 1] = Int32GetDatum(run->attempt);
+	if (run->flow_version != 0)
+		values[Anum_fc_run_flow_version - 1] = Int32GetDatum(run->flow_version);
+	else
+		nulls[Anum_fc_run_flow_version - 1] = true;
 }
 
 Datum
@@ -735,12 +755,12 @@ fc_catalog_write_run(const FcRun *run)
 		" waiting_trigger_id = $4, waiting_trigger_match_object = $5, action_id = $6,"
 		" repeat_action = $7, status = $8::pg_catalog.text::flowcontrol.run_status,"
 		" outcome = $9::pg_catalog.text::flowcontrol.run_outcome, log = $10,"
-		" continue_after = $11, done_at = $12, state = $13, attempt = $14 WHERE id = $1",
-		14, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT8OID, BOOLOID, TEXTOID,
-		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT4OID}
+		" continue_after = $11, done_at = $12, state = $13, attempt = $14, flow_version = $15 WHERE id = $1",
+		15, {INT8OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT8OID, BOOLOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID, INT4OID, INT4OID}
 	};
-	Datum		values[14];
-	char		nulls[14];
+	Datum		values[15];
+	char		nulls[15];
 
 	memset(nulls, ' ', sizeof(nulls));
 #define SET_ID(i, v) \
@@ -769,6 +789,10 @@ fc_catalog_write_run(const FcRun *run)
 		nulls[11] = 'n';
 	values[12] = JsonbPGetDatum(run->state);
 	values[13] = Int32GetDatum(run->attempt);
+	if (run->flow_version != 0)
+		values[14] = Int32GetDatum(run->flow_version);
+	else
+		nulls[14] = 'n';
 
 	fc_catalog_exec(&q, values, nulls, 0);
 	if (SPI_processed != 1)
@@ -1048,11 +1072,8 @@ get_insert_state(FcInsertState *temp, bool *temporary)
  */
 static FcRun *
 insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char *object_id,
-				  Jsonb *state, int64 parent_run_id, int64 trigger_id)
+				  Jsonb *state, int64 parent_run_id, int64 trigger_id, int32 version_hint)
 {
-	static FcQuery flow_q = {
-		"SELECT 1 FROM flowcontrol.flow WHERE id = $1 FOR KEY SHARE", 1, {INT8OID}
-	};
 	static FcQuery trigger_q = {
 		"SELECT 1 FROM flowcontrol.trigger WHERE id = $1 FOR KEY SHARE", 1, {INT8OID}
 	};
@@ -1066,7 +1087,9 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 	HeapTuple	tuple;
 	List	   *recheck;
 
-	lock_referenced(&flow_q, fc_catalog_relid(FC_REL_FLOW), flow_id, "flow");
+	/* locks the flow row FOR KEY SHARE, as the foreign key would */
+	int32		version = fc_catalog_claim_version(flow_id, version_hint);
+
 	if (trigger_id)
 		lock_referenced(&trigger_q, fc_catalog_relid(FC_REL_TRIGGER), trigger_id, "trigger");
 	if (parent_run_id)
@@ -1089,6 +1112,7 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
 	run->object_table = object_table;
 	run->object_id = object_id ? pstrdup(object_id) : NULL;
 	run->state = state ? state : fc_empty_object();
+	run->flow_version = version;
 
 	fc_run_to_values(run, values, nulls);
 	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
@@ -1169,17 +1193,18 @@ fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
 
 FcRun *
 fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
-					  Jsonb *state, int64 parent_run_id, int64 trigger_id)
+					  Jsonb *state, int64 parent_run_id, int64 trigger_id,
+					  int32 version_hint)
 {
 	static FcQuery q = {
 		"INSERT INTO flowcontrol.flow_run (flow_id, object_table, object_id, state,"
-		" parent_run_id, trigger_id, created_at)"
+		" parent_run_id, trigger_id, created_at, flow_version)"
 		" VALUES ($1, $2::pg_catalog.oid::pg_catalog.regclass, $3,"
-		" COALESCE($4, '{}'::pg_catalog.jsonb), $5, $6, $7) RETURNING *",
-		7, {INT8OID, OIDOID, TEXTOID, JSONBOID, INT8OID, INT8OID, TIMESTAMPTZOID}
+		" COALESCE($4, '{}'::pg_catalog.jsonb), $5, $6, $7, $8) RETURNING *",
+		8, {INT8OID, OIDOID, TEXTOID, JSONBOID, INT8OID, INT8OID, TIMESTAMPTZOID, INT4OID}
 	};
-	Datum		values[7];
-	char		nulls[] = "       ";
+	Datum		values[8];
+	char		nulls[] = "        ";
 	FcInsertState temp;
 	bool		temporary;
 	FcInsertState *is = get_insert_state(&temp, &temporary);
@@ -1187,7 +1212,7 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 	if (direct_insert_allowed(is->rel))
 	{
 		FcRun	   *run = insert_run_direct(is, flow_id, object_table, object_id,
-											state, parent_run_id, trigger_id);
+											state, parent_run_id, trigger_id, version_hint);
 
 		if (temporary)
 			insert_state_release(is);
@@ -1217,8 +1242,187 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
 	else
 		nulls[5] = 'n';
 	values[6] = TimestampTzGetDatum(fc_now_for_flow(flow_id));
+	values[7] = Int32GetDatum(fc_catalog_claim_version(flow_id, version_hint));
 	fc_catalog_exec(&q, values, nulls, 0);
 	return first_run_or_null();
+}
+
+/* ---------------------------------------------------------------------
+ * Flow versions
+ * ---------------------------------------------------------------------
+ */
+
+/* lock tag field4 of version locks (the engine's limit locks use 0x4643) */
+#define FC_LOCKTAG_VERSION 0x4656
+
+/* Lock a version of a flow; with dontwait, false when that would wait. */
+static bool
+lock_version(int64 flow_id, int32 version, LOCKMODE mode, bool dontwait)
+{
+	LOCKTAG		tag;
+
+	/* distinct flows may share a tag: then one only waits for the other */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) flow_id ^ (uint32) (flow_id >> 32),
+						 (uint32) version, FC_LOCKTAG_VERSION);
+	return LockAcquire(&tag, mode, false, dontwait) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* Versions claimed in this subtransaction (FcKeyLock's cache, for versions) */
+typedef struct FcClaim
+{
+	int64		flow_id;
+	int32		version;
+	SubTransactionId subxid;
+	LocalTransactionId lxid;
+	uint64		generation;
+} FcClaim;
+
+#define FC_CLAIM_SLOTS 8
+static FcClaim claims[FC_CLAIM_SLOTS];
+static int	claim_next = 0;
+
+int32
+fc_catalog_claim_version(int64 flow_id, int32 version_hint)
+{
+	static FcQuery q = {
+		"SELECT version FROM flowcontrol.flow WHERE id = $1 FOR KEY SHARE", 1, {INT8OID}
+	};
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	LocalTransactionId lxid = FC_MY_LXID();
+	Datum		arg = Int64GetDatum(flow_id);
+	int32		version = version_hint;
+	int			i;
+
+	for (i = 0; i < FC_CLAIM_SLOTS; i++)
+		if (claims[i].flow_id == flow_id && claims[i].subxid == subxid &&
+			claims[i].lxid == lxid && claims[i].generation == fc_catalog_generation)
+			return claims[i].version;
+
+	/* lock first, then read: a version read after its lock is kept */
+	for (;;)
+	{
+		bool		isnull;
+		int32		current;
+
+		if (version > 0)
+			(void) lock_version(flow_id, version, ShareLock, false);
+		fc_catalog_exec(&q, &arg, NULL, 1);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("flow %lld does not exist", (long long) flow_id)));
+		current = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (current == version)
+			break;
+		version = current;
+	}
+	claims[claim_next].flow_id = flow_id;
+	claims[claim_next].version = version;
+	claims[claim_next].subxid = subxid;
+	claims[claim_next].lxid = lxid;
+	claims[claim_next].generation = fc_catalog_generation;
+	claim_next = (claim_next + 1) % FC_CLAIM_SLOTS;
+	return version;
+}
+
+int32
+fc_catalog_claim_action_version(int64 flow_id, int64 action_id)
+{
+	static FcQuery q = {
+		"SELECT flow_version FROM flowcontrol.flow_action WHERE id = $1 AND flow_id = $2 FOR KEY SHARE",
+		2, {INT8OID, INT8OID}
+	};
+	Datum		args[2] = {Int64GetDatum(action_id), Int64GetDatum(flow_id)};
+	int32		version = 0;
+
+	for (;;)
+	{
+		bool		isnull;
+		int32		found;
+
+		fc_catalog_exec(&q, args, NULL, 1);
+		if (SPI_processed == 0)
+			return 0;
+		found = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (found == version)
+			return version;
+		version = found;
+		(void) lock_version(flow_id, version, ShareLock, false);
+	}
+}
+
+int32
+fc_catalog_current_version(int64 flow_id)
+{
+	static FcQuery q = {
+		"SELECT version FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(flow_id);
+	bool		isnull;
+
+	fc_catalog_exec(&q, &arg, NULL, 1);
+	if (SPI_processed == 0)
+		return 0;
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+int
+fc_catalog_prune_versions(int64 flow_id)
+{
+	static FcQuery earlier_q = {
+		"SELECT version FROM flowcontrol.flow_version WHERE flow_id = $1 AND version < $2"
+		" UNION SELECT flow_version FROM flowcontrol.flow_action WHERE flow_id = $1 AND flow_version < $2"
+		" ORDER BY 1",
+		2, {INT8OID, INT4OID}
+	};
+	static FcQuery busy_q = {
+		"SELECT 1 FROM flowcontrol.flow_run WHERE flow_id = $1 AND flow_version = $2"
+		" AND status OPERATOR(pg_catalog.<>) 'done' LIMIT 1",
+		2, {INT8OID, INT4OID}
+	};
+	static FcQuery delete_actions_q = {
+		"DELETE FROM flowcontrol.flow_action WHERE flow_id = $1 AND flow_version = $2",
+		2, {INT8OID, INT4OID}
+	};
+	static FcQuery delete_version_q = {
+		"DELETE FROM flowcontrol.flow_version WHERE flow_id = $1 AND version = $2",
+		2, {INT8OID, INT4OID}
+	};
+	Datum		args[2];
+	bool		isnull;
+	int32	   *versions;
+	int			n;
+	int			i;
+	int			pruned = 0;
+
+	/* a transaction snapshot could miss runs pinned since it was taken */
+	if (IsolationUsesXactSnapshot())
+		return 0;
+	args[0] = Int64GetDatum(flow_id);
+	args[1] = Int32GetDatum(fc_catalog_current_version(flow_id));
+	if (DatumGetInt32(args[1]) == 0)
+		return 0;
+	fc_catalog_exec(&earlier_q, args, NULL, 0);
+	n = (int) SPI_processed;
+	versions = palloc(sizeof(int32) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		versions[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+	for (i = 0; i < n; i++)
+	{
+		/* a run is being pinned to it: leave it for later */
+		if (!lock_version(flow_id, versions[i], ExclusiveLock, true))
+			continue;
+		args[1] = Int32GetDatum(versions[i]);
+		fc_catalog_exec(&busy_q, args, NULL, 1);
+		if (SPI_processed > 0)
+			continue;
+		fc_catalog_exec(&delete_actions_q, args, NULL, 0);
+		fc_catalog_exec(&delete_version_q, args, NULL, 0);
+		pruned++;
+	}
+	pfree(versions);
+	return pruned;
 }
 
 /* ---------------------------------------------------------------------
@@ -1230,9 +1434,15 @@ fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
  * transaction ends, because the engine may still be executing it.
  * ---------------------------------------------------------------------
  */
-typedef struct FcFlowEntry
+typedef struct FcFlowKey
 {
 	int64		flow_id;
+	int32		version;		/* 0: the current version */
+} FcFlowKey;
+
+typedef struct FcFlowEntry
+{
+	FcFlowKey	key;
 	FcFlow	   *flow;
 } FcFlowEntry;
 
@@ -1301,7 +1511,7 @@ reset_definition_cache(void)
 	}
 	MemoryContextReset(definition_cxt);
 
-	ctl.keysize = sizeof(int64);
+	ctl.keysize = sizeof(FcFlowKey);
 	ctl.entrysize = sizeof(FcFlowEntry);
 	ctl.hcxt = definition_cxt;
 	flow_cache = hash_create("flowcontrol flow cache", 64, &ctl,
@@ -1435,20 +1645,26 @@ fc_flow_action_index(const FcFlow *flow, int64 action_id)
 }
 
 static FcFlow *
-load_flow(int64 flow_id)
+load_flow(int64 flow_id, int32 version)
 {
 	static FcQuery flow_q = {
 		"SELECT name, active_at, max_concurrent, max_per_object, max_concurrent_per_object,"
-		" object_table::pg_catalog.oid, condition, owner::pg_catalog.oid"
+		" object_table::pg_catalog.oid, condition, owner::pg_catalog.oid, version"
 		" FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
+	};
+	static FcQuery kept_q = {
+		"SELECT 1 FROM flowcontrol.flow_version WHERE flow_id = $1 AND version = $2",
+		2, {INT8OID, INT4OID}
 	};
 
 	/* Siblings come in order: parent, then position, then id. */
 	static FcQuery actions_q = {
 		"SELECT id, parent_id, action, description, config, timeout, retry FROM flowcontrol.flow_action"
-		" WHERE flow_id = $1 ORDER BY parent_id NULLS FIRST, position, id", 1, {INT8OID}
+		" WHERE flow_id = $1 AND flow_version = $2 ORDER BY parent_id NULLS FIRST, position, id",
+		2, {INT8OID, INT4OID}
 	};
 	Datum		arg = Int64GetDatum(flow_id);
+	Datum		args[2];
 	MemoryContext cxt;
 	MemoryContext old;
 	FcFlow	   *flow;
@@ -1502,9 +1718,19 @@ load_flow(int64 flow_id)
 	if (flow->condition == NULL)
 		flow->condition = pstrdup("");
 	flow->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
+	flow->version = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	flow->tree_version = version > 0 ? version : flow->version;
 	MemoryContextSwitchTo(old);
 
-	fc_catalog_exec(&actions_q, &arg, NULL, 0);
+	args[0] = arg;
+	args[1] = Int32GetDatum(flow->tree_version);
+	if (flow->tree_version != flow->version)
+	{
+		/* an earlier version is kept while runs use it, a later one never is */
+		fc_catalog_exec(&kept_q, args, NULL, 1);
+		flow->tree_missing = flow->tree_version > flow->version || SPI_processed == 0;
+	}
+	fc_catalog_exec(&actions_q, args, NULL, 0);
 	old = MemoryContextSwitchTo(cxt);
 	n = (int) SPI_processed;
 	flow->nactions = n;
@@ -1612,19 +1838,35 @@ load_flow(int64 flow_id)
 FcFlow *
 fc_catalog_get_flow(int64 flow_id)
 {
+	return fc_catalog_get_flow_version(flow_id, 0);
+}
+
+FcFlow *
+fc_catalog_get_flow_version(int64 flow_id, int32 version)
+{
 	FcFlowEntry *entry;
 	bool		found;
 	FcFlow	   *flow;
-
+	FcFlowKey	key;
 	uint64		generation;
 
 	check_definition_cache();
-	entry = hash_search(flow_cache, &flow_id, HASH_FIND, &found);
+	memset(&key, 0, sizeof(key));
+	key.flow_id = flow_id;
+	if (version != 0)
+	{
+		/* the current version's entry serves runs pinned to it */
+		entry = hash_search(flow_cache, &key, HASH_FIND, &found);
+		if (found && entry->flow->tree_version == version)
+			return entry->flow;
+		key.version = version;
+	}
+	entry = hash_search(flow_cache, &key, HASH_FIND, &found);
 	if (found)
 		return entry->flow;
 
 	generation = fc_catalog_generation;
-	flow = load_flow(flow_id);
+	flow = load_flow(flow_id, version);
 	if (flow == NULL)
 		return NULL;
 
@@ -1641,7 +1883,7 @@ fc_catalog_get_flow(int64 flow_id)
 		return flow;
 	}
 	MemoryContextSetParent(flow->cxt, definition_cxt);
-	entry = hash_search(flow_cache, &flow_id, HASH_ENTER, NULL);
+	entry = hash_search(flow_cache, &key, HASH_ENTER, NULL);
 	entry->flow = flow;
 	return flow;
 }

@@ -180,6 +180,7 @@ typedef struct FcRun
 	char	   *object_id;
 	Jsonb	   *state;
 	int32		attempt;		/* failures of the current action so far */
+	int32		flow_version;	/* 0: NULL, not pinned yet */
 } FcRun;
 
 /* Column numbers of flowcontrol.flow_run (its CREATE TABLE order). */
@@ -201,7 +202,8 @@ typedef struct FcRun
 #define Anum_fc_run_object_id					16
 #define Anum_fc_run_state						17
 #define Anum_fc_run_attempt						18
-#define Natts_fc_run							18
+#define Anum_fc_run_flow_version				19
+#define Natts_fc_run							19
 
 /* Conversions; results in CurrentMemoryContext. */
 extern void fc_run_to_values(const FcRun *run, Datum *values, bool *nulls);
@@ -250,13 +252,54 @@ extern int64 fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *
 								   bool not_done, int64 limit);
 
 /*
- * Insert a new pending run; returns it as stored.  Without user triggers
+ * Insert a new pending run on the flow's current version (claimed with
+ * fc_catalog_claim_version(); version_hint is the version the caller
+ * believes current); returns it as stored.  Without user triggers
  * on flow_run the row is inserted directly (heap and indexes), with the
  * rows it references locked as its foreign keys would; the new row is
  * visible to the next command (fc_catalog_exec makes one).
  */
 extern FcRun *fc_catalog_insert_run(int64 flow_id, Oid object_table, const char *object_id,
-									Jsonb *state, int64 parent_run_id, int64 trigger_id);
+									Jsonb *state, int64 parent_run_id, int64 trigger_id,
+									int32 version_hint);
+
+/* ---- Flow versions ----
+ *
+ * A run executes the actions of the version it was pinned to.  Pinning a
+ * run to a version (creating or resetting it) holds a share lock on the
+ * version (an advisory lock of flowcontrol's own tag) until the transaction
+ * ends; removing an earlier version needs the exclusive lock without
+ * waiting, so a version is never removed under a run being pinned to it.
+ */
+
+/*
+ * The flow's current version, locked for pinning a run to it: share-locks
+ * version_hint, then reads the flow row FOR KEY SHARE (as the run's
+ * foreign key would) and retries until the version read is the one locked.
+ * Cached per subtransaction.  Errors if the flow does not exist.  Caller is
+ * connected to SPI.
+ */
+extern int32 fc_catalog_claim_version(int64 flow_id, int32 version_hint);
+
+/*
+ * The version of a flow's action, share-locked for pinning a run to it;
+ * 0 if the flow has no such action.  Caller is connected to SPI.
+ */
+extern int32 fc_catalog_claim_action_version(int64 flow_id, int64 action_id);
+
+/*
+ * The flow's current version, read afresh (0 if there is no such flow).
+ * Caller is connected to SPI.
+ */
+extern int32 fc_catalog_current_version(int64 flow_id);
+
+/*
+ * Remove the earlier versions of a flow (their documents and actions) that
+ * no run that is not done uses and nobody is pinning a run to; returns how
+ * many.  Does nothing outside READ COMMITTED (a transaction snapshot could
+ * miss runs committed meanwhile).  Caller is connected to SPI.
+ */
+extern int	fc_catalog_prune_versions(int64 flow_id);
 
 /* ---- Flows and their action trees (cached) ---- */
 
@@ -324,6 +367,9 @@ typedef struct FcFlow
 	Oid			object_table;
 	char	   *condition;
 	Oid			owner;
+	int32		version;		/* the flow's current version */
+	int32		tree_version;	/* the version whose actions these are */
+	bool		tree_missing;	/* an earlier version no longer kept */
 	int			nactions;
 	FcAction   *actions;		/* sorted by id */
 	int			first_root;		/* index, or -1 when the flow has no actions */
@@ -338,6 +384,13 @@ typedef struct FcFlow
  * are freed at transaction end).  Caller is connected to SPI.
  */
 extern FcFlow *fc_catalog_get_flow(int64 flow_id);
+
+/*
+ * The same with the actions of the given version (0: the current one).
+ * An earlier version that is no longer kept has no actions and
+ * tree_missing set.
+ */
+extern FcFlow *fc_catalog_get_flow_version(int64 flow_id, int32 version);
 
 /* Index of the action with this id in the flow, or -1. */
 extern int	fc_flow_action_index(const FcFlow *flow, int64 action_id);

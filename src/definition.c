@@ -50,6 +50,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "definition.h"
+#include "engine.h"
 #include "expr.h"
 #include "trigger_acl.h"
 
@@ -256,6 +257,33 @@ check_registration_owner(const char *kind, const char *name, Oid owner)
 }
 
 /*
+ * The registration of name in a registry, as lookup_q (by name, $1) reads
+ * it; an error in the seed's words if there is none.  Caller is connected
+ * to SPI; the row is in SPI_tuptable.
+ */
+static HeapTuple
+registration(FcQuery *lookup_q, const char *kind, const char *name)
+{
+	Datum		arg = CStringGetTextDatum(name);
+
+	fc_catalog_exec(lookup_q, &arg, NULL, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s %s is not registered", kind, name)));
+	return SPI_tuptable->vals[0];
+}
+
+/* Column col of a row registration() read. */
+static Datum
+registration_value(HeapTuple row, int col)
+{
+	bool		isnull;
+
+	return SPI_getbinval(row, SPI_tuptable->tupdesc, col, &isnull);
+}
+
+/*
  * unregister_action(name)
  */
 PG_FUNCTION_INFO_V1(flowcontrol_unregister_action);
@@ -272,20 +300,16 @@ flowcontrol_unregister_action(PG_FUNCTION_ARGS)
 	};
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Datum		arg = CStringGetTextDatum(name);
-	bool		isnull;
+	HeapTuple	row;
 	bool		builtin;
 	Oid			owner;
 	int64		uses;
 
 	spi_connect();
-	fc_catalog_exec(&lookup_q, &arg, NULL, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Action %s is not registered", name)));
-	builtin = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	uses = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	row = registration(&lookup_q, "Action", name);
+	builtin = DatumGetBool(registration_value(row, 1));
+	owner = DatumGetObjectId(registration_value(row, 2));
+	uses = DatumGetInt64(registration_value(row, 3));
 
 	if (builtin)
 		ereport(ERROR,
@@ -464,6 +488,175 @@ flowcontrol_register_filter(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(format_procedure_qualified(fn));
 	values[2] = ObjectIdGetDatum(GetUserId());
 	fc_catalog_exec(&insert_q, values, NULL, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * unregister_trigger(name): refused while flows are bound to the name
+ * (flowcontrol.trigger rows, which runs may wait for) or a table fires it.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_unregister_trigger);
+Datum
+flowcontrol_unregister_trigger(PG_FUNCTION_ARGS)
+{
+	static FcQuery lookup_q = {
+		"SELECT owner::pg_catalog.oid,"
+		" (SELECT pg_catalog.count(*) FROM flowcontrol.trigger b WHERE b.trigger_name = n.name),"
+		" (SELECT pg_catalog.string_agg(t.tgrelid::pg_catalog.regclass::pg_catalog.text, ', '"
+		"  ORDER BY t.tgrelid::pg_catalog.regclass::pg_catalog.text)"
+		"  FROM pg_catalog.pg_trigger t"
+		"  WHERE t.tgfoid = 'flowcontrol.fire()'::pg_catalog.regprocedure AND t.tgnargs >= 1"
+		"  AND pg_catalog.substring(t.tgargs, 1, pg_catalog.length(pg_catalog.convert_to(n.name,"
+		"   pg_catalog.getdatabaseencoding())) + 1)"
+		"   = pg_catalog.convert_to(n.name, pg_catalog.getdatabaseencoding()) OPERATOR(pg_catalog.||) '\\x00'::pg_catalog.bytea)"
+		" FROM flowcontrol.trigger_type n WHERE n.name = $1 FOR UPDATE",
+		1, {TEXTOID}
+	};
+	static FcQuery delete_q = {
+		"DELETE FROM flowcontrol.trigger_type WHERE name = $1", 1, {TEXTOID}
+	};
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		arg = CStringGetTextDatum(name);
+	HeapTuple	row;
+	Oid			owner;
+	int64		bindings;
+	char	   *tables;
+
+	spi_connect();
+	row = registration(&lookup_q, "Trigger", name);
+	owner = DatumGetObjectId(registration_value(row, 1));
+	bindings = DatumGetInt64(registration_value(row, 2));
+	tables = SPI_getvalue(row, SPI_tuptable->tupdesc, 3);
+
+	check_registration_owner("trigger", name, owner);
+	if (bindings > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg_plural("trigger \"%s\" is still bound to %lld flow",
+							   "trigger \"%s\" is still bound to %lld flows",
+							   bindings, name, (long long) bindings),
+				 errhint("Remove the bindings first: deploy the flows without the trigger, or delete their rows from flowcontrol.trigger.")));
+	if (tables != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("trigger \"%s\" is still fired by table %s", name, tables),
+				 errhint("Remove the table triggers with flowcontrol.detach_trigger() first.")));
+
+	/* its grants go with it (ON DELETE CASCADE) */
+	fc_catalog_exec(&delete_q, &arg, NULL, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+static void check_expression(const char *source, const char *what);
+static void check_action(const char *action, Jsonb *config, const char *where);
+
+/*
+ * Where the saved expressions use a filter: "the condition of flow 3",
+ * "action 7 of flow 3", ..., or NULL.  Reads every flow's, trigger's and
+ * built-in action's expressions (of all owners and versions) as the
+ * extension owner.  Caller is connected to SPI.
+ */
+static char *
+filter_used_at(const char *name)
+{
+	static FcQuery flows_q = {
+		"SELECT id, condition FROM flowcontrol.flow WHERE condition <> '' ORDER BY id", 0, {InvalidOid}
+	};
+	static FcQuery triggers_q = {
+		"SELECT id, flow_id, condition FROM flowcontrol.trigger WHERE condition <> '' ORDER BY id", 0, {InvalidOid}
+	};
+	static FcQuery actions_q = {
+		"SELECT a.id, a.flow_id, a.action, a.config FROM flowcontrol.flow_action a"
+		" JOIN flowcontrol.action_type t ON t.name = a.action WHERE t.builtin ORDER BY a.id",
+		0, {InvalidOid}
+	};
+	char	   *volatile used = NULL;
+
+	fc_expr_probe_filter(name);
+	PG_TRY();
+	{
+		SPITupleTable *tt;
+		uint64		n;
+		uint64		i;
+		bool		isnull;
+
+		fc_catalog_exec(&flows_q, NULL, NULL, 0);
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		for (i = 0; i < n && used == NULL; i++)
+		{
+			int64		id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+
+			check_expression(SPI_getvalue(tt->vals[i], tt->tupdesc, 2), "");
+			if (fc_expr_probe_hit())
+				used = psprintf("the condition of flow %lld", (long long) id);
+		}
+		fc_catalog_exec(&triggers_q, NULL, NULL, 0);
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		for (i = 0; i < n && used == NULL; i++)
+		{
+			int64		id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+
+			check_expression(SPI_getvalue(tt->vals[i], tt->tupdesc, 3), "");
+			if (fc_expr_probe_hit())
+				used = psprintf("the condition of trigger %lld (of flow %s)", (long long) id,
+								SPI_getvalue(tt->vals[i], tt->tupdesc, 2));
+		}
+		fc_catalog_exec(&actions_q, NULL, NULL, 0);
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		for (i = 0; i < n && used == NULL; i++)
+		{
+			char	   *where = psprintf("action %s of flow %s",
+										 SPI_getvalue(tt->vals[i], tt->tupdesc, 1),
+										 SPI_getvalue(tt->vals[i], tt->tupdesc, 2));
+
+			check_action(SPI_getvalue(tt->vals[i], tt->tupdesc, 3),
+						 DatumGetJsonbP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull)),
+						 where);
+			if (fc_expr_probe_hit())
+				used = where;
+		}
+	}
+	PG_FINALLY();
+	{
+		fc_expr_probe_filter(NULL);
+	}
+	PG_END_TRY();
+	return used;
+}
+
+/*
+ * unregister_filter(name): refused while an expression saved in a flow,
+ * trigger or action (of any version) uses it.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol_unregister_filter);
+Datum
+flowcontrol_unregister_filter(PG_FUNCTION_ARGS)
+{
+	static FcQuery lookup_q = {
+		"SELECT owner::pg_catalog.oid FROM flowcontrol.filter WHERE name = $1 FOR UPDATE", 1, {TEXTOID}
+	};
+	static FcQuery delete_q = {
+		"DELETE FROM flowcontrol.filter WHERE name = $1", 1, {TEXTOID}
+	};
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Datum		arg = CStringGetTextDatum(name);
+	char	   *used;
+
+	spi_connect();
+	check_registration_owner("filter", name,
+							 DatumGetObjectId(registration_value(registration(&lookup_q, "Filter", name), 1)));
+	used = filter_used_at(name);
+	if (used != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("filter \"%s\" is still used by %s", name, used),
+				 errhint("Remove it from the expressions of flows, triggers and actions first; earlier versions of flows count while runs use them.")));
+	fc_catalog_exec(&delete_q, &arg, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -811,6 +1004,112 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 						 psprintf("of trigger " INT64_FORMAT " \"%s\"", id_column(td, tuple, "id"), name));
 }
 
+/*
+ * Set while _new_version() makes a new version current: the only change of
+ * flow.version allowed.
+ */
+static bool deploying = false;
+
+/* The flow's current version, or 0 if there is no such flow. */
+static int32
+current_version(int64 flow_id)
+{
+	int32		version;
+
+	spi_connect();
+	version = fc_catalog_current_version(flow_id);
+	SPI_finish();
+	return version;
+}
+
+static void
+version_read_only(int64 flow_id, int32 version, int32 current)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("version %d of flow %lld is read-only", version, (long long) flow_id),
+			 errdetail("The flow is at version %d; the actions of earlier versions are kept unchanged for the runs that execute them.",
+					   current),
+			 errhint("Change the current version, or deploy a new one with flowcontrol.define_flow(..., replace => true).")));
+}
+
+/*
+ * An action's flow_version: the flow's current version when omitted;
+ * earlier versions are read-only (a dump restores them, with
+ * check_function_bodies off), and no action moves between versions.
+ */
+static HeapTuple
+check_action_version(TriggerData *td, HeapTuple tuple)
+{
+	int64		flow_id = id_column(td, tuple, "flow_id");
+	int32		current;
+	int32		version;
+	bool		isnull;
+	Datum		d;
+
+	if (flow_id == 0 || (current = current_version(flow_id)) == 0)
+		return tuple;			/* for the constraints to report */
+	d = fc_definition_column(td, tuple, "flow_version", &isnull);
+	if (isnull)
+	{
+		int			attnum = SPI_fnumber(RelationGetDescr(td->tg_relation), "flow_version");
+		Datum		value = Int32GetDatum(current);
+		bool		value_isnull = false;
+
+		tuple = heap_modify_tuple_by_cols(tuple, RelationGetDescr(td->tg_relation),
+										  1, &attnum, &value, &value_isnull);
+		version = current;
+	}
+	else
+		version = DatumGetInt32(d);
+
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		int32		old_version = DatumGetInt32(fc_definition_column(td, td->tg_trigtuple,
+																	 "flow_version", &isnull));
+
+		if (!isnull && old_version != version)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("the version of action %lld cannot be changed",
+							(long long) id_column(td, tuple, "id"))));
+		if (!isnull && old_version < current)
+			version_read_only(flow_id, old_version, current);
+	}
+	else if (version > current)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("flow %lld has no version %d", (long long) flow_id, version),
+				 errdetail("The flow is at version %d.", current)));
+	else if (version < current && check_function_bodies)
+		version_read_only(flow_id, version, current);
+	return tuple;
+}
+
+/* flow.version: 1 for a new flow, changed only by deploys. */
+static void
+check_flow_version(TriggerData *td, HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		d = fc_definition_column(td, tuple, "version", &isnull);
+
+	if (isnull || deploying)
+		return;
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		if (column_is_new(td, tuple, "version"))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("the version of flow %lld is changed only by deploying it",
+							(long long) id_column(td, tuple, "id")),
+					 errhint("Deploy a new version with flowcontrol.define_flow(..., replace => true).")));
+	}
+	else if (DatumGetInt32(d) != 1 && check_function_bodies)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("a new flow starts at version 1")));
+}
+
 /* Does the row have a NULL in a column declared NOT NULL? */
 static bool
 has_null_in_not_null_column(Relation rel, HeapTuple tuple)
@@ -846,6 +1145,10 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	relname = RelationGetRelationName(td->tg_relation);
 
+	/* filled in before the NOT NULL check below */
+	if (strcmp(relname, "flow_action") == 0)
+		tuple = check_action_version(td, tuple);
+
 	/*
 	 * BEFORE ROW triggers run before NOT NULL constraints are checked: a NULL
 	 * in a NOT NULL column is left for the constraint to report, and the
@@ -861,6 +1164,7 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 		bool		isnull;
 		Datum		table = fc_definition_column(td, tuple, "object_table", &isnull);
 
+		check_flow_version(td, tuple);
 		if (column_is_new(td, tuple, "condition"))
 			check_expression(text_column(td, tuple, "condition"),
 							 psprintf("of flow \"%s\"", name ? name : ""));
@@ -954,33 +1258,107 @@ call_internal(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
 }
 
 /*
- * define_flow(definition jsonb) returns bigint: _define_flow() does the
- * work; "object_table" is resolved here, in the caller's search path.
+ * define_flow(definition jsonb, replace boolean) returns bigint:
+ * _define_flow() does the work; "object_table" is resolved here, in the
+ * caller's search path.  A deploy (replace) holds a lock on the flow's
+ * name until the transaction ends, so that concurrent deploys of a new
+ * name never create it twice.
  */
 PG_FUNCTION_INFO_V1(flowcontrol_define_flow);
 Datum
 flowcontrol_define_flow(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[1] = {JSONBOID};
-	Datum		values[1];
-	char		nulls[] = " ";
+	Oid			types[2] = {JSONBOID, BOOLOID};
+	Datum		values[2];
+	char		nulls[] = "  ";
 	bool		isnull;
+	bool		replace = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	int64		id;
 
 	if (PG_ARGISNULL(0))
 		nulls[0] = 'n';
 	else
-		values[0] = PG_GETARG_DATUM(0);
+	{
+		Jsonb	   *doc = PG_GETARG_JSONB_P(0);
+		JsonbValue	key;
+		JsonbValue *name;
+
+		values[0] = PointerGetDatum(doc);
+		key.type = jbvString;
+		key.val.string.val = "name";
+		key.val.string.len = 4;
+		if (replace && JB_ROOT_IS_OBJECT(doc) && !JB_ROOT_IS_SCALAR(doc) &&
+			(name = findJsonbValueFromContainer(&doc->root, JB_FOBJECT, &key)) != NULL &&
+			name->type == jbvString)
+			fc_engine_lock_flow_name(pnstrdup(name->val.string.val, name->val.string.len));
+	}
+	values[1] = BoolGetDatum(replace);
 	id = call_internal(&plan,
 					   "SELECT flowcontrol._define_flow($1,"
 					   " CASE WHEN pg_catalog.jsonb_typeof($1 OPERATOR(pg_catalog.->) 'object_table')"
 					   " OPERATOR(pg_catalog.=) 'string'"
-					   " THEN ($1 OPERATOR(pg_catalog.->>) 'object_table')::pg_catalog.regclass END)",
-					   1, types, values, nulls, &isnull);
+					   " THEN ($1 OPERATOR(pg_catalog.->>) 'object_table')::pg_catalog.regclass END, $2)",
+					   2, types, values, nulls, &isnull);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(id);
+}
+
+/*
+ * _new_version(flow_id, definition) returns integer: keep the current
+ * version of a flow the caller may see (its document in flow_version; its
+ * actions stay) and make the next one current.
+ */
+PG_FUNCTION_INFO_V1(flowcontrol__new_version);
+Datum
+flowcontrol__new_version(PG_FUNCTION_ARGS)
+{
+	static FcQuery keep_q = {
+		"INSERT INTO flowcontrol.flow_version (flow_id, version, definition)"
+		" SELECT id, version, $2 FROM flowcontrol.flow WHERE id = $1",
+		2, {INT8OID, JSONBOID}
+	};
+	static FcQuery bump_q = {
+		"UPDATE flowcontrol.flow SET version = version + 1 WHERE id = $1 RETURNING version",
+		1, {INT8OID}
+	};
+	int64		flow_id = PG_GETARG_INT64(0);
+	Datum		args[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+	bool		isnull;
+	int32		version;
+
+	spi_connect();
+	fc_engine_check_visible(fc_catalog_get_flow(flow_id), "flow", flow_id);
+	fc_catalog_exec(&keep_q, args, NULL, 0);
+	deploying = true;
+	PG_TRY();
+	{
+		fc_catalog_exec(&bump_q, args, NULL, 1);
+	}
+	PG_FINALLY();
+	{
+		deploying = false;
+	}
+	PG_END_TRY();
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	PG_RETURN_INT32(version);
+}
+
+/* _prune_versions(flow_id) returns integer: fc_catalog_prune_versions(). */
+PG_FUNCTION_INFO_V1(flowcontrol__prune_versions);
+Datum
+flowcontrol__prune_versions(PG_FUNCTION_ARGS)
+{
+	int64		flow_id = PG_GETARG_INT64(0);
+	int			n;
+
+	spi_connect();
+	fc_engine_check_visible(fc_catalog_get_flow(flow_id), "flow", flow_id);
+	n = fc_catalog_prune_versions(flow_id);
+	SPI_finish();
+	PG_RETURN_INT32(n);
 }
 
 /*

@@ -40,6 +40,14 @@
  * number of steps.  flowcontrol.max_state_size and max_log_size bound
  * both.
  *
+ * Versions: a run executes the action tree of the flow version it is
+ * pinned to (flow_run.flow_version; a row without one is pinned to the
+ * current version when it first executes); the flow's condition, limits
+ * and owner are always the current ones.  When a run on an earlier version
+ * ends or is reset onto another one, release_version() removes that
+ * version if no run uses it any more, in a subtransaction of its own: a
+ * failure there leaves the version for later and never costs the run.
+ *
  * Invariants: a run with status done has an outcome and done_at; a waiting
  * run has an action and a continue_after or a waiting trigger; pending and
  * waiting runs have no outcome.
@@ -83,6 +91,7 @@
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */
 #define FC_LOCKTAG_FIELD4 0x4643
+#define FC_LOCKTAG_NAME 0x464E	/* flow names being deployed */
 
 /* Settings: limits of a run's state and log, in kB */
 int			fc_max_state_size = 16384;
@@ -666,9 +675,57 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 		return NULL;
 
 	run = fc_catalog_insert_run(flow_id, object_table, object_id, state,
-								parent_run_id, trigger_id);
+								parent_run_id, trigger_id, flow->version);
 	fc_worker_wake_at_commit(0);
 	return run;
+}
+
+/* ---------------------------------------------------------------------
+ * Flow versions
+ * ---------------------------------------------------------------------
+ */
+static void
+prune_guarded(void *arg)
+{
+	(void) fc_catalog_prune_versions(*(int64 *) arg);
+}
+
+/*
+ * A run that was pinned to version of its flow has ended or moved to
+ * another version: if that was an earlier version, remove it once no run
+ * that is not done uses it.  Removing is tidying up: a failure (a row
+ * locked by a reset, say) leaves the version for the next deploy or run to
+ * end, except transient errors, which abort the transaction as ever.
+ */
+static void
+release_version(int64 flow_id, int32 version)
+{
+	FcFlow	   *flow;
+	ErrorData  *edata = NULL;
+
+	if (version == 0)
+		return;
+	flow = fc_catalog_get_flow(flow_id);
+	if (flow == NULL || version >= flow->version)
+		return;
+	if (!fc_engine_guarded(prune_guarded, &flow_id, InvalidOid, false, &edata))
+		ereport(LOG,
+				(errmsg("could not remove earlier versions of flow %lld: %s",
+						(long long) flow_id, edata->message)));
+}
+
+/*
+ * Lock the name of a flow being deployed until the transaction ends, so
+ * that two deploys of one name never both create it.
+ */
+void
+fc_engine_lock_flow_name(const char *name)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash_bytes((const unsigned char *) name, strlen(name)),
+						 0, FC_LOCKTAG_NAME);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 /* ---------------------------------------------------------------------
@@ -965,6 +1022,7 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	FcRun	   *result;
 	ErrorData  *edata = NULL;
+	int32		version;
 
 	/* set inside PG_TRY, read after it: volatile against longjmp clobbers */
 	volatile int start = -1;
@@ -988,12 +1046,25 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 		elog(ERROR, "flow " INT64_FORMAT " of flow run " INT64_FORMAT " does not exist",
 			 input->flow_id, input->id);
 
+	/* the run executes its version's actions; one not pinned yet, the current */
+	version = input->flow_version;
+	if (version == 0)
+		version = fc_catalog_claim_version(input->flow_id, flow->version);
+	if (version != flow->tree_version)
+	{
+		flow = fc_catalog_get_flow_version(input->flow_id, version);
+		if (flow == NULL)
+			elog(ERROR, "flow " INT64_FORMAT " of flow run " INT64_FORMAT " does not exist",
+				 input->flow_id, input->id);
+	}
+
 	memset(&exec, 0, sizeof(exec));
 	exec.exec_cxt = AllocSetContextCreate(CurrentMemoryContext,
 										  "flowcontrol execution",
 										  ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(exec.exec_cxt);
 	exec.run = run = fc_run_copy(input);
+	run->flow_version = version;
 	exec.flow = flow;
 	exec.max_hot_loop = max_hot_loop;
 	exec.counts = palloc0(sizeof(int) * 2 * Max(flow->nactions, 1));
@@ -1023,6 +1094,12 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 			end_run(&exec, FC_OUTCOME_ERRORED,
 					psprintf("The owner of flow " INT64_FORMAT " (role with OID %u) no longer exists.",
 							 flow->id, flow->owner));
+
+		/* a version removed by hand, or restored without its actions */
+		if (run->status != FC_STATUS_DONE && flow->tree_missing)
+			end_run(&exec, FC_OUTCOME_ERRORED,
+					psprintf("Version %d of flow " INT64_FORMAT " no longer exists.",
+							 flow->tree_version, flow->id));
 
 		if (run->status != FC_STATUS_DONE && OidIsValid(run->object_table))
 		{
@@ -1092,7 +1169,11 @@ execute_locked(FcRun *input, int max_hot_loop, bool defer_write, bool *needs_wri
 			run_loop(&exec, start, false, start_with_continue);
 
 		if (write && !defer_write)
+		{
 			fc_catalog_write_run(run);
+			if (run->status == FC_STATUS_DONE)
+				release_version(run->flow_id, run->flow_version);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -1348,7 +1429,11 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 			if (fc_engine_guarded(continue_one_guarded, &ca, InvalidOid, false, &edata))
 			{
 				if (ca.needs_write)
+				{
 					fc_catalog_write_run(ca.result);
+					if (ca.result->status == FC_STATUS_DONE)
+						release_version(ca.result->flow_id, ca.result->flow_version);
+				}
 			}
 			else
 			{
@@ -1362,6 +1447,7 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 				run->log = fc_log_append(run->log, fc_log_line(describe_error(edata), claim_now));
 				AssertRunDone(run);
 				fc_catalog_write_run(run);
+				release_version(run->flow_id, run->flow_version);
 			}
 			fc_engine_current_run = 0;
 			executed++;
@@ -1474,6 +1560,7 @@ fc_engine_finish(int64 run_id, FcRunOutcome outcome, const char *message,
 	run->log = fc_log_append(run->log, fc_log_line(message, run->done_at));
 	AssertRunDone(run);
 	fc_catalog_write_run(run);
+	release_version(run->flow_id, run->flow_version);
 	return run;
 }
 
@@ -1482,6 +1569,7 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 				bool check_visible)
 {
 	FcRun	   *run = NULL;
+	int32		old_version;
 
 	if (state != NULL)
 		fc_engine_check_state_size(state);
@@ -1509,11 +1597,12 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	if (check_visible)
 		fc_engine_check_visible(fc_catalog_get_flow(run->flow_id), "flow run", run_id);
 
+	old_version = run->flow_version;
 	if (action_id != 0)
 	{
-		FcFlow	   *flow = fc_catalog_get_flow(run->flow_id);
-
-		if (flow == NULL || fc_flow_action_index(flow, action_id) < 0)
+		/* the run goes on with the version of that action */
+		run->flow_version = fc_catalog_claim_action_version(run->flow_id, action_id);
+		if (run->flow_version == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("action %lld is not an action of flow %lld",
@@ -1526,6 +1615,10 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	}
 	else
 	{
+		/* starting over: on the current version */
+		FcFlow	   *flow = fc_catalog_get_flow(run->flow_id);
+
+		run->flow_version = fc_catalog_claim_version(run->flow_id, flow ? flow->version : 0);
 		run->status = FC_STATUS_PENDING;
 		run->action_id = 0;
 		run->has_continue_after = false;
@@ -1545,6 +1638,8 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 		AssertRunPending(run);
 #endif
 	fc_catalog_write_run(run);
+	if (old_version != run->flow_version)
+		release_version(run->flow_id, old_version);
 	fc_worker_wake_at_commit(0);
 	return run;
 }
@@ -1672,7 +1767,67 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 		run->done_at = fc_now_for_flow(run->flow_id);
 		AssertRunDone(run);
 		fc_catalog_write_run(run);
+		release_version(run->flow_id, run->flow_version);
 		canceled++;
 	}
 	return canceled;
+}
+
+/* ---------------------------------------------------------------------
+ * Deleting flows
+ * ---------------------------------------------------------------------
+ */
+void
+fc_engine_delete_flow(int64 flow_id, bool cancel_runs)
+{
+	/* FOR UPDATE: no run is created (FOR KEY SHARE) while we delete */
+	static FcQuery lock_q = {
+		"SELECT 1 FROM flowcontrol.flow WHERE id = $1 FOR UPDATE", 1, {INT8OID}
+	};
+	static FcQuery runs_q = {
+		"SELECT id FROM flowcontrol.flow_run WHERE flow_id = $1"
+		" AND status OPERATOR(pg_catalog.<>) 'done' ORDER BY id",
+		1, {INT8OID}
+	};
+	static FcQuery delete_q = {
+		"DELETE FROM flowcontrol.flow WHERE id = $1", 1, {INT8OID}
+	};
+	Datum		arg = Int64GetDatum(flow_id);
+	int64	   *ids;
+	int64		n;
+	int64		i;
+
+	fc_engine_check_visible(fc_catalog_get_flow(flow_id), "flow", flow_id);
+	fc_catalog_exec(&lock_q, &arg, NULL, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("flow %lld does not exist", (long long) flow_id)));
+	fc_catalog_exec(&runs_q, &arg, NULL, 0);
+	n = (int64) SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	if (n > 0 && !cancel_runs)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg_plural("flow %lld has %lld flow run that is not done",
+							   "flow %lld has %lld flow runs that are not done",
+							   n, (long long) flow_id, (long long) n),
+				 errhint("End them first, or call flowcontrol.delete_flow(%lld, cancel_runs => true).",
+						 (long long) flow_id)));
+	for (i = 0; i < n; i++)
+	{
+		if (find_exec(ids[i]) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot delete flow %lld: its flow run %lld is executing",
+							(long long) flow_id, (long long) ids[i])));
+		(void) fc_engine_finish(ids[i], FC_OUTCOME_CANCELED, "", true);
+	}
+	fc_catalog_exec(&delete_q, &arg, NULL, 0);
 }

@@ -166,6 +166,17 @@ extern FcRun *fc_engine_resume(int64 run_id);
 extern FcRun *fc_engine_append_log(int64 run_id, const char *message);
 extern int64 fc_engine_cancel_for_object(Oid object_table, const char *object_id);
 
+/*
+ * delete_flow(): delete a flow the current user may see, with its actions,
+ * triggers and runs; refused while runs are not done unless cancel_runs,
+ * which cancels them first (waiting for runs executing elsewhere).  Caller
+ * is connected to SPI.
+ */
+extern void fc_engine_delete_flow(int64 flow_id, bool cancel_runs);
+
+/* Lock a flow name being deployed until the transaction ends. */
+extern void fc_engine_lock_flow_name(const char *name);
+
 /* Raise UNDEFINED_OBJECT unless the current user may see flows of owner. */
 extern void fc_engine_check_visible(const FcFlow *flow, const char *what, int64 id);
 

@@ -89,6 +89,14 @@ extern void fc_expr_validate_template_filters(const char *template_text);
  */
 extern void fc_expr_check_filters(const FcExpr *expr);
 
+/*
+ * Probe for uses of a registered filter (NULL ends the probe): until then,
+ * fc_expr_check_filters() and the template checks look no filter up, but
+ * note a use of name, which fc_expr_probe_hit() reports (and clears).
+ */
+extern void fc_expr_probe_filter(const char *name);
+extern bool fc_expr_probe_hit(void);
+
 /* Is name one of the built-in filters? */
 extern bool fc_expr_is_builtin_filter(const char *name);
 

@@ -1493,6 +1493,29 @@ fc_expr_validate_template_filters(const char *template_text)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * While fc_expr_probe_filter() probes for uses of a filter, check_filters()
+ * records a use of that name instead of looking filters up.
+ */
+static const char *filter_probe = NULL;
+static bool filter_probe_hit = false;
+
+void
+fc_expr_probe_filter(const char *name)
+{
+	filter_probe = name;
+	filter_probe_hit = false;
+}
+
+bool
+fc_expr_probe_hit(void)
+{
+	bool		hit = filter_probe_hit;
+
+	filter_probe_hit = false;
+	return hit;
+}
+
 static void
 check_filters(const FcExprNode *node)
 {
@@ -1513,8 +1536,14 @@ check_filters(const FcExprNode *node)
 					const FcFilter *f = &node->u.filtered.filters[i];
 
 					CHECK_FOR_INTERRUPTS();
-					if (f->kind == FC_FILTER_REGISTERED &&
-						!OidIsValid(fc_catalog_lookup_filter(f->name)))
+					if (f->kind != FC_FILTER_REGISTERED)
+						continue;
+					if (filter_probe != NULL)
+					{
+						if (strcmp(f->name, filter_probe) == 0)
+							filter_probe_hit = true;
+					}
+					else if (!OidIsValid(fc_catalog_lookup_filter(f->name)))
 						unknown_filter(f->name);
 				}
 			}

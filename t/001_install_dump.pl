@@ -55,15 +55,27 @@ $node->safe_psql(
 	SELECT flowcontrol.define_flow('{"name": "audit", "active": true, "actions": [{"action": "AbortAction"}],
 		"triggers": [{"trigger_name": "order_audited"}]}');
 	UPDATE flowcontrol.flow SET owner = 'auditor' WHERE name = 'audit';
+	-- version 2 of "paid orders", while its runs wait on version 1
+	SELECT flowcontrol.define_flow(jsonb_set(flowcontrol.export_flow(1),
+		'{actions,0,config,seconds}', '60'), replace => true);
 });
+is( $node->safe_psql(
+		'app', q{SELECT version, (SELECT array_agg(version) FROM flowcontrol.flow_version WHERE flow_id = 1)
+				 FROM flowcontrol.flow WHERE id = 1}),
+	'2|{1}',
+	'a deploy keeps the version runs wait on');
 my $export = q{SELECT flowcontrol.export_flow(id) FROM flowcontrol.flow ORDER BY id};
-my $runs = q{SELECT id, flow_id, status, object_table, object_id, state, action_id IS NOT NULL
+my $runs = q{SELECT id, flow_id, status, object_table, object_id, state, action_id IS NOT NULL, flow_version
 			 FROM flowcontrol.flow_run ORDER BY id};
+my $versions = q{SELECT f.id, f.version, flowcontrol.export_flow(f.id, v.version),
+				 (SELECT array_agg(a.id ORDER BY a.id) FROM flowcontrol.flow_action a
+				  WHERE a.flow_id = f.id AND a.flow_version = v.version)
+				 FROM flowcontrol.flow f LEFT JOIN flowcontrol.flow_version v ON v.flow_id = f.id ORDER BY 1, 3};
 my $registry = q{SELECT name, run_function FROM flowcontrol.action_type WHERE NOT builtin
 				 UNION ALL SELECT name, function FROM flowcontrol.filter
 				 UNION ALL SELECT name, object_table::text FROM flowcontrol.trigger_type
 				 UNION ALL SELECT trigger_name, grantee::text FROM flowcontrol.trigger_grant ORDER BY 1, 2};
-my %before = map { $_ => $node->safe_psql('app', $_) } ($export, $runs, $registry);
+my %before = map { $_ => $node->safe_psql('app', $_) } ($export, $runs, $registry, $versions);
 
 my $dump = $node->basedir . '/app.sql';
 command_ok([ 'pg_dump', '-d', $node->connstr('app'), '-f', $dump ], 'pg_dump');
@@ -72,7 +84,7 @@ command_ok(
 	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('restored'), '-f', $dump ],
 	'restore');
 
-for my $query ($export, $runs, $registry)
+for my $query ($export, $runs, $registry, $versions)
 {
 	is($node->safe_psql('restored', $query), $before{$query}, "restored: $query");
 }
@@ -96,6 +108,15 @@ is( $node->safe_psql(
 		q{SELECT flowcontrol.continue_flowruns(); SELECT string_agg(coalesce(outcome::text, status::text) || ':' || object_id, ',' ORDER BY id) FROM flowcontrol.flow_run}),
 	"3\nobsolete:1,complete:3,waiting:4",
 	'restored runs resume');
+# run 3 finished version 1's actions, run 4 started on version 2; version 1
+# went with the last run that used it
+is( $node->safe_psql(
+		'restored',
+		q{SELECT string_agg(object_id || ':' || flow_version, ',' ORDER BY id) FROM flowcontrol.flow_run;
+		  SELECT count(*) FROM flowcontrol.flow_version;
+		  SELECT array_agg(DISTINCT flow_version) FROM flowcontrol.flow_action WHERE flow_id = 1}),
+	"1:1,3:1,4:2\n0\n{2}",
+	'restored runs finish on their version, which is then removed');
 is($node->safe_psql('restored', q{SELECT flowcontrol.evaluate('x|shout', '{"x": "a"}')}),
 	'"A"', 'restored filter');
 # bindings are restored before the grants that admit them, and still fire
