@@ -423,6 +423,12 @@ slot_set(FcWorkerState state, TimestampTz next_wakeup)
 static TimestampTz exit_due = 0;
 
 /*
+ * The longest a served database goes without a worker's visit, in
+ * poll_intervals (a minute by default).
+ */
+#define FC_POOL_REVISIT_POLLS	6
+
+/*
  * A worker exits with work due in its database at due: a peer that stays
  * there gets it (its latch is returned, to be set after releasing the lock)
  * if it would look later; with no peer, the database's slot records it for
@@ -1428,6 +1434,15 @@ pool_after_unit(TimestampTz next, int executed, bool more, TimestampTz now)
 
 	if (last_work == 0 || executed > 0)
 		last_work = now;
+
+	/*
+	 * Come back within FC_POOL_REVISIT_POLLS poll_intervals even with
+	 * nothing due: a run made runnable behind the engine's back (COMMIT
+	 * PREPARED, an UPDATE of flow_run) wakes nobody, and must not wait for
+	 * a restart.
+	 */
+	next = Min(next, TimestampTzPlusMilliseconds(now,
+												 (int64) fc_poll_interval * FC_POOL_REVISIT_POLLS));
 	exit_due = more ? 0 : next;
 	if (asked_to_leave())
 		leave_pool(exit_due);

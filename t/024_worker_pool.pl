@@ -137,6 +137,28 @@ $node->poll_query_until('postgres', q{
 SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'flowcontrol worker'})
   or die 'worker did not leave db5';
 
+# --- a run made runnable behind the engine's back (an UPDATE of its
+# continue_after) wakes nobody; the pool still visits every served
+# database within six poll_intervals (6 s here) and executes it
+my $late_flow = $node->safe_psql('db2', q{
+SELECT flowcontrol.define_flow('{"name": "late", "active": true,
+	"actions": [{"action": "DelayAction", "config": {"seconds": 86400}},
+				{"action": "LogStep", "config": {"step": "late"}}]}')});
+my $late = start_run('db2', $late_flow);
+$node->poll_query_until('db2', qq{
+SELECT status = 'waiting' FROM flowcontrol.flow_run WHERE id = $late})
+  or die 'the delayed run did not start waiting';
+$node->poll_query_until('postgres', q{
+SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'flowcontrol worker'})
+  or die 'workers did not leave after the delayed run';
+$node->safe_psql('db2', qq{
+UPDATE flowcontrol.flow_run SET continue_after = now() WHERE id = $late});
+my $t0 = [Time::HiRes::gettimeofday()];
+wait_executed('db2', $late);
+my $took = Time::HiRes::tv_interval($t0);
+note("a run made due by an UPDATE was executed after $took s");
+cmp_ok($took, '<', 15, 'a run made due behind the engine\'s back is executed at the next visit, not at a restart');
+
 my $r = start_run('db1', $flow{db1});
 wait_executed('db1', $r);
 note('commit -> execution when a worker must be started: ' . delay_ms('db1', $r) . ' ms');
