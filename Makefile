@@ -15,6 +15,7 @@ OBJS = \
 	src/triggers.o \
 	src/trigger_acl.o \
 	src/worker.o \
+	src/launcher.o \
 	src/action_policy.o \
 	src/timeout.o
 PGFILEDESC = "flowcontrol - workflows inside PostgreSQL"

@@ -1719,7 +1719,7 @@ COMMENT ON FUNCTION flowcontrol._diagram_edge(boolean, text, text, text, boolean
 ---------------------------------------------------------------------------
 
 CREATE FUNCTION flowcontrol._worker_status(
-	OUT worker integer, OUT pid integer, OUT state text,
+	OUT worker integer, OUT pid integer, OUT datid oid, OUT state text,
 	OUT runs_executed bigint, OUT errors bigint, OUT last_error text,
 	OUT started_at timestamptz, OUT last_wakeup timestamptz, OUT next_wakeup timestamptz)
 RETURNS SETOF record
@@ -1728,12 +1728,15 @@ COMMENT ON FUNCTION flowcontrol._worker_status()
 	IS 'state of the background launcher and workers, read from shared memory (no rows unless preloaded); see the view flowcontrol.workers';
 
 CREATE VIEW flowcontrol.workers WITH (security_invoker = true) AS
-	SELECT worker, pid, state, runs_executed, errors, last_error, started_at, last_wakeup, next_wakeup
-	FROM flowcontrol._worker_status();
+	SELECT w.worker, w.pid, d.datname AS database, w.state, w.runs_executed, w.errors, w.last_error,
+		   w.started_at, w.last_wakeup, w.next_wakeup
+	FROM flowcontrol._worker_status() w
+	LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) w.datid;
 COMMENT ON VIEW flowcontrol.workers IS 'the background launcher (worker 0) and workers: one row per running process';
 COMMENT ON COLUMN flowcontrol.workers.worker IS 'worker number (1 .. flowcontrol.max_workers); 0 is the launcher';
 COMMENT ON COLUMN flowcontrol.workers.pid IS 'process id, as in pg_stat_activity';
-COMMENT ON COLUMN flowcontrol.workers.state IS 'starting, idle, running, disabled, waiting for extension, waiting for database, waiting for role, paused for DROP DATABASE, pausing after error, or waiting for a background worker slot';
+COMMENT ON COLUMN flowcontrol.workers.database IS 'the database a worker is connected to (it serves that one until it exits); NULL for the launcher';
+COMMENT ON COLUMN flowcontrol.workers.state IS 'starting, idle, running, disabled, waiting for extension, waiting for database, waiting for role, paused for DROP DATABASE, pausing after error, waiting for a background worker slot, or leaving';
 COMMENT ON COLUMN flowcontrol.workers.runs_executed IS 'runs this process has executed since it started (0 for the launcher)';
 COMMENT ON COLUMN flowcontrol.workers.errors IS 'errors that escaped a unit of work (workers) or workers that failed soon after starting (launcher); failures inside runs are recorded on the runs instead';
 COMMENT ON COLUMN flowcontrol.workers.last_error IS 'message of the last error counted in errors, or NULL';

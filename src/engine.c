@@ -1415,6 +1415,12 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 				limits->more = true;
 				break;
 			}
+			/* a stop request (the worker pool wants the worker elsewhere) */
+			if (limits->stop != NULL && *limits->stop)
+			{
+				limits->more = true;
+				break;
+			}
 			last_id = ids[i];
 			*cursor = last_id;
 			if (is_behind(limits, ids[i]) ||

@@ -150,6 +150,7 @@ typedef struct FcContinueLimits
 	const int64 *behind;		/* runs to leave out (put behind) */
 	int			nbehind;
 	int64		only;			/* if not 0: execute only this run */
+	const volatile bool *stop;	/* if set: stop between runs once true */
 	bool		more;			/* out: stopped with runs left to look at */
 } FcContinueLimits;
 

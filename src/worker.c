@@ -5,13 +5,21 @@
  *
  * With shared_preload_libraries = 'flowcontrol' the postmaster starts one
  * "flowcontrol launcher" once recovery has finished (so a standby runs
- * nothing until it is promoted).  The launcher connects to no database; it
- * checks in the shared catalogs that flowcontrol.database and
- * flowcontrol.role exist, waiting (with one LOG line) while they do not,
- * and then starts flowcontrol.max_workers dynamic "flowcontrol worker"
- * processes connected to that database.  It restarts a worker that exits,
- * after a delay that grows while workers keep failing at start, so a
- * misconfiguration never becomes a crash loop.
+ * nothing until it is promoted).  The launcher (launcher.c) connects to no
+ * database and starts dynamic "flowcontrol worker" processes: with one
+ * database named in flowcontrol.database, max_workers of them that stay
+ * connected to it; with '*' or a list, a pool of at most max_workers, each
+ * sent to a database with due work (worker_int.h has the shared state).
+ * This file holds the shared memory, the commit-time wake-ups, the utility
+ * hook, the worker process and the status view.
+ *
+ * A pool worker serves one database for its whole life.  It leaves (exits
+ * cleanly, FcWorkerSlot.clean_exit) when the launcher asks it to
+ * (FcWorkerSlot.leave: checked between units, and by the engine between
+ * the runs of a unit), after poll_interval without work, or when the extension is not
+ * installed in its database (the pool then forgets the database).  Leaving
+ * or dying, it writes into its database's slot when work is due there next
+ * (slot_release), so the launcher can send a worker back.
  *
  * A worker's loop is worker_spi's: do one unit of work, sleep on the latch,
  * reload the configuration on SIGHUP, exit on SIGTERM (die) and on
@@ -36,8 +44,14 @@
  * resets or resumes a run (due now) or suspends one with a continue_after.
  * The backend remembers the earliest time; an XACT_EVENT_COMMIT callback
  * (after the commit is visible) compares it with the workers' planned
- * wake-ups in shared memory and sets the latch of one worker when none
- * plans to look at or before that time.  Aborted transactions wake nobody.
+ * wake-ups in shared memory and sets the latch of one worker of its
+ * database when none plans to look at or before that time.  In the pool,
+ * when its database has no worker (or only workers asked to leave), it
+ * records the time in the database's slot (due_at) and sets the launcher's
+ * latch if the launcher plans to look later.  CREATE EXTENSION (any: it may
+ * install flowcontrol by CASCADE) makes the backend check at PRE_COMMIT
+ * whether flowcontrol is now installed in a database the pool serves, and
+ * register the database at commit.  Aborted transactions wake nobody.
  *
  * Transaction boundaries: each unit of work is one transaction
  * (StartTransactionCommand ... CommitTransactionCommand); each run inside
@@ -48,11 +62,11 @@
  *
  * Locks: FcWorkerShared.lock, the LWLock of the named tranche
  * "flowcontrol workers", protects every field of the shared state.  It is
- * held to copy or update fields (loops over at most FC_MAX_WORKERS slots,
- * copying a few kilobytes), never across a call that can raise an error,
+ * held to copy or update fields (loops over at most FC_MAX_WORKERS worker
+ * and FC_MAX_DATABASES database slots, copying a few kilobytes), never across a call that can raise an error,
  * sleep or wait for another lock; SetLatch() and kill(SIGTERM) are called
  * after releasing it, and timestamps are read before taking it.  The one
- * system call under it is slot_claim()'s kill(pid, 0) probe, which must be
+ * system call under it is fc_worker_slot_claim()'s kill(pid, 0) probe, which must be
  * atomic with taking the slot.  Shared mode where nothing is written.
  *
  * Invariants: a slot's pid is set by the process that owns it and cleared
@@ -61,13 +75,19 @@
  * a wake-up at any time, DT_NOBEGIN while it must not be woken (disabled),
  * and otherwise a time at or before which it will look for work again,
  * with a snapshot taken after that time was published.  A committer that
- * finds next_wakeup <= its wake time therefore needs to wake nobody.
+ * finds next_wakeup <= its wake time therefore needs to wake nobody.  A
+ * worker slot's database is written by the launcher before the start and
+ * kept after the exit.  A database slot's due_at is meaningful only while
+ * no worker that was not asked to leave serves the database: a worker
+ * arriving sets it to DT_NOEND before its first snapshot; a worker marked
+ * as leaving is skipped by committers, who then write due_at themselves.
  *
  * DROP DATABASE: PostgreSQL 15 does not terminate background workers
  * connected to a database being dropped (it waits 5 s and fails), so a
  * ProcessUtility hook, run by the dropping backend, sends SIGTERM to the
  * workers of that database and keeps the launcher from starting new ones
- * until the dropping transaction ends.
+ * there until the dropping transaction ends; if it commits, the pool
+ * forgets the database.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
@@ -112,6 +132,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/varlena.h"
 #include "utils/wait_event.h"
 
 #include "catalog.h"
@@ -119,18 +140,11 @@
 #include "engine.h"
 #include "flowcontrol.h"
 #include "worker.h"
+#include "worker_int.h"
 
-/* a worker that exits sooner than this after its start counts as failing */
-#define FC_WORKER_MIN_LIFE_MS	10000
-/* restart delay after the first failure; doubles up to the maximum */
-#define FC_RESTART_DELAY_MS		1000
-#define FC_RESTART_DELAY_MAX_MS 60000
 /* pause after an ERROR escaped a unit of work; doubles while errors repeat */
 #define FC_ERROR_PAUSE_MS		1000
 #define FC_ERROR_PAUSE_MAX_MS	60000
-#define FC_LAST_ERROR_LEN		256
-/* upper bound of flowcontrol.max_workers; sizes the arrays below */
-#define FC_MAX_WORKERS			64
 #define FC_LWLOCK_TRANCHE		"flowcontrol workers"
 
 /* settings */
@@ -140,20 +154,6 @@ char	   *fc_role = NULL;
 int			fc_max_workers = 1;
 int			fc_poll_interval = 10000;
 int			fc_batch_size = 1000;
-
-typedef enum FcWorkerState
-{
-	FC_WS_STARTING,
-	FC_WS_IDLE,
-	FC_WS_RUNNING,
-	FC_WS_DISABLED,
-	FC_WS_NO_EXTENSION,
-	FC_WS_NO_DATABASE,
-	FC_WS_NO_ROLE,
-	FC_WS_DROP_DATABASE,
-	FC_WS_ERROR_PAUSE,
-	FC_WS_NO_BGW_SLOT
-} FcWorkerState;
 
 static const char *const fc_state_names[] = {
 	"starting",
@@ -165,39 +165,19 @@ static const char *const fc_state_names[] = {
 	"waiting for role",
 	"paused for DROP DATABASE",
 	"pausing after error",
-	"waiting for a background worker slot"
+	"waiting for a background worker slot",
+	"leaving"
 };
 
-StaticAssertDecl(lengthof(fc_state_names) == FC_WS_NO_BGW_SLOT + 1,
+StaticAssertDecl(lengthof(fc_state_names) == FC_WS_LEAVING + 1,
 				 "fc_state_names must have an entry for every FcWorkerState");
 
-/* One process's state, as shown by flowcontrol.workers. */
-typedef struct FcWorkerSlot
-{
-	pid_t		pid;			/* 0: no process */
-	Latch	   *latch;
-	FcWorkerState state;
-	int64		runs_executed;
-	int64		errors;
-	TimestampTz started_at;
-	TimestampTz last_wakeup;
-	TimestampTz next_wakeup;	/* see the invariants above */
-	char		last_error[FC_LAST_ERROR_LEN];
-} FcWorkerSlot;
-
-typedef struct FcWorkerShared
-{
-	LWLock	   *lock;			/* protects everything here; see above */
-	Oid			database;		/* the workers' database, once one connected */
-	Oid			dropping_database;	/* DROP DATABASE of it in progress */
-	int			nworkers;
-	FcWorkerSlot launcher;
-	FcWorkerSlot workers[FLEXIBLE_ARRAY_MEMBER];
-} FcWorkerShared;
-
-static FcWorkerShared *fc_shared = NULL;
-static FcWorkerSlot *my_slot = NULL;
+FcWorkerShared *fc_shared = NULL;
+FcWorkerSlot *fc_my_slot = NULL;
 static bool am_worker = false;
+
+/* the next_wakeup this worker published last: a lower one is a wake-up */
+static TimestampTz published_wakeup = DT_NOEND;
 
 /* the worker's sweep over a backlog: see worker_unit() */
 #define FC_SWEEP_UNITS 10
@@ -205,6 +185,9 @@ static bool am_worker = false;
 #define FC_UNIT_TIME_MS 100
 static int64 sweep_cursor = 0;
 static int	sweep_units = 0;
+
+/* the worker's database, for messages (read in its first unit) */
+static char db_name[NAMEDATALEN];
 
 /*
  * Runs whose execution an error aborted (a query cancel, a transient
@@ -227,6 +210,10 @@ static bool wake_pending = false;
 static TimestampTz wake_pending_at = 0;
 static bool drop_guard_pending = false;
 static bool wake_all_pending = false;
+static bool check_extension_pending = false;
+static bool register_pending = false;
+
+static bool extension_installed(void);
 
 PG_FUNCTION_INFO_V1(flowcontrol__worker_status);
 
@@ -234,6 +221,85 @@ PG_FUNCTION_INFO_V1(flowcontrol__worker_status);
  * Settings
  * ---------------------------------------------------------------------
  */
+
+/*
+ * flowcontrol.database: '*', one name (taken as it is written, as before
+ * the pool existed), or names separated by commas (SplitGUCList: spaces
+ * around them ignored, double quotes for names with commas).
+ */
+FcDatabaseMode
+fc_worker_database_mode(const char *value)
+{
+	if (strcmp(value, "*") == 0)
+		return FC_DB_ALL;
+	return strchr(value, ',') != NULL ? FC_DB_LIST : FC_DB_ONE;
+}
+
+/* The names of a list (a palloc'd copy of the setting, in the caller's context). */
+static List *
+database_names(void)
+{
+	List	   *names = NIL;
+
+	if (!SplitGUCList(pstrdup(fc_database), ',', &names))
+		elog(ERROR, "invalid flowcontrol.database");	/* checked when set */
+	return names;
+}
+
+/* Whether a database of that name is served: flowcontrol.database names it. */
+bool
+fc_worker_database_listed(const char *datname)
+{
+	ListCell   *lc;
+
+	switch (fc_worker_database_mode(fc_database))
+	{
+		case FC_DB_ALL:
+			return true;
+		case FC_DB_ONE:
+			return strcmp(datname, fc_database) == 0;
+		case FC_DB_LIST:
+			foreach(lc, database_names())
+			{
+				if (strcmp((char *) lfirst(lc), datname) == 0)
+					return true;
+			}
+			return false;
+	}
+	return false;
+}
+
+static bool
+check_database(char **newval, void **extra, GucSource source)
+{
+	char	   *copy;
+	List	   *names = NIL;
+	ListCell   *lc;
+	bool		ok;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("\"flowcontrol.database\" must name a database, several separated by commas, or be '*'.");
+		return false;
+	}
+	if (fc_worker_database_mode(*newval) != FC_DB_LIST)
+		return true;
+	copy = pstrdup(*newval);
+	ok = SplitGUCList(copy, ',', &names) && names != NIL;
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+
+		if (name[0] == '\0' || strcmp(name, "*") == 0)
+			ok = false;
+	}
+	list_free(names);
+	pfree(copy);
+	if (!ok)
+		GUC_check_errdetail("\"flowcontrol.database\" must be '*' alone, or database names separated by commas, none empty.");
+	return ok;
+}
+
 void
 fc_worker_define_settings(void)
 {
@@ -269,13 +335,13 @@ fc_worker_define_settings(void)
 	if (process_shared_preload_libraries_in_progress)
 	{
 		DefineCustomStringVariable("flowcontrol.database",
-								   gettext_noop("Database in which the background workers execute flow runs."),
+								   gettext_noop("Databases in which the background workers execute flow runs: '*' (every database with the extension), a name, or names separated by commas."),
 								   NULL,
 								   &fc_database,
-								   "postgres",
+								   "*",
 								   PGC_POSTMASTER,
 								   0,
-								   NULL, NULL, NULL);
+								   check_database, NULL, NULL);
 		DefineCustomIntVariable("flowcontrol.max_workers",
 								gettext_noop("Number of background workers executing flow runs."),
 								NULL,
@@ -330,6 +396,7 @@ worker_shmem_startup(void)
 	{
 		memset(fc_shared, 0, worker_shmem_size());
 		fc_shared->lock = &(GetNamedLWLockTranche(FC_LWLOCK_TRANCHE))->lock;
+		fc_shared->mode = fc_worker_database_mode(fc_database);
 		fc_shared->nworkers = fc_max_workers;
 		Assert(fc_shared->nworkers <= FC_MAX_WORKERS);
 	}
@@ -341,36 +408,97 @@ static void
 slot_set(FcWorkerState state, TimestampTz next_wakeup)
 {
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	Assert(my_slot->pid == MyProcPid);
-	my_slot->state = state;
-	my_slot->next_wakeup = next_wakeup;
+	Assert(fc_my_slot->pid == MyProcPid);
+	fc_my_slot->state = state;
+	fc_my_slot->next_wakeup = next_wakeup;
+	published_wakeup = next_wakeup;
 	LWLockRelease(fc_shared->lock);
 }
 
-/* on_shmem_exit: give the slot back. */
+/*
+ * When a pool worker exits, the work it leaves in its database: the time
+ * its next unit was due (0, the default: at once, as after an error or
+ * SIGTERM in the middle of a unit, whose runs are runnable again).
+ */
+static TimestampTz exit_due = 0;
+
+/*
+ * The longest a served database goes without a worker's visit, in
+ * poll_intervals (a minute by default).
+ */
+#define FC_POOL_REVISIT_POLLS	6
+
+/*
+ * A worker exits with work due in its database at due: a peer that stays
+ * there gets it (its latch is returned, to be set after releasing the lock)
+ * if it would look later; with no peer, the database's slot records it for
+ * the launcher.  Caller holds the lock exclusively.
+ */
+static Latch *
+hand_over_locked(TimestampTz due)
+{
+	FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
+	int			i;
+
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		FcWorkerSlot *w = &fc_shared->workers[i];
+
+		if (w == fc_my_slot || w->pid == 0 || w->database != MyDatabaseId || w->leave)
+			continue;
+		if (w->next_wakeup <= due)
+			return NULL;
+		w->next_wakeup = due;
+		return w->latch;
+	}
+	if (d != NULL)
+		d->due_at = Min(d->due_at, due);
+	return NULL;
+}
+
+/*
+ * on_shmem_exit: give the slot back; a worker hands what is due in its
+ * database on to the launcher, which starts a worker there when it comes.
+ */
 static void
 slot_release(int code, Datum arg)
 {
-	if (fc_shared == NULL || my_slot == NULL)
+	TimestampTz now;
+	TimestampTz due;
+	Latch	   *peer = NULL;
+
+	if (fc_shared == NULL || fc_my_slot == NULL)
 		return;
+	now = GetCurrentTimestamp();
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	if (my_slot->pid == MyProcPid)
+	if (fc_my_slot->pid == MyProcPid)
 	{
-		my_slot->pid = 0;
-		my_slot->latch = NULL;
+		if (am_worker && OidIsValid(MyDatabaseId))
+		{
+			/* a committer's wake-up that came too late counts too */
+			due = exit_due;
+			if (fc_my_slot->next_wakeup < published_wakeup)
+				due = Min(due, fc_my_slot->next_wakeup);
+			due = Max(due, now);
+			peer = hand_over_locked(due);
+		}
+		fc_my_slot->pid = 0;
+		fc_my_slot->latch = NULL;
 	}
 	LWLockRelease(fc_shared->lock);
-	my_slot = NULL;
+	fc_my_slot = NULL;
+	if (peer != NULL)
+		SetLatch(peer);
 }
 
 /* Take a slot for this process; false if another live process has it. */
-static bool
-slot_claim(FcWorkerSlot *slot)
+bool
+fc_worker_slot_claim(FcWorkerSlot *slot)
 {
 	bool		ok = false;
 	TimestampTz now = GetCurrentTimestamp();
 
-	Assert(my_slot == NULL);
+	Assert(fc_my_slot == NULL);
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	/* a slot whose process is gone (launcher restart) is free */
 	if (slot->pid == 0 || (slot->pid != MyProcPid && kill(slot->pid, 0) != 0))
@@ -378,6 +506,8 @@ slot_claim(FcWorkerSlot *slot)
 		slot->pid = MyProcPid;
 		slot->latch = MyLatch;
 		slot->state = FC_WS_STARTING;
+		slot->leave = false;
+		slot->clean_exit = false;
 		slot->started_at = now;
 		slot->next_wakeup = DT_NOEND;
 		slot->last_wakeup = 0;
@@ -389,10 +519,66 @@ slot_claim(FcWorkerSlot *slot)
 	LWLockRelease(fc_shared->lock);
 	if (ok)
 	{
-		my_slot = slot;
+		fc_my_slot = slot;
 		on_shmem_exit(slot_release, (Datum) 0);
 	}
 	return ok;
+}
+
+/*
+ * The slot of a database the pool serves, or NULL.  Caller holds the lock.
+ * Backends remember the index of their own database's slot.
+ */
+FcDatabaseSlot *
+fc_worker_db_slot(Oid dboid)
+{
+	static int	hint = -1;
+	int			i;
+
+	if (hint >= 0 && fc_shared->databases[hint].dboid == dboid)
+		return &fc_shared->databases[hint];
+	for (i = 0; i < FC_MAX_DATABASES; i++)
+	{
+		if (fc_shared->databases[i].dboid == dboid)
+		{
+			hint = i;
+			return &fc_shared->databases[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Make the pool serve a database, with work due at due_at (or earlier);
+ * bump: a registration by CREATE EXTENSION (see FcDatabaseSlot).  False
+ * when every slot is taken.  Takes the lock.
+ */
+bool
+fc_worker_db_register(Oid dboid, TimestampTz due_at, bool bump)
+{
+	FcDatabaseSlot *d;
+	int			i;
+
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	d = fc_worker_db_slot(dboid);
+	for (i = 0; d == NULL && i < FC_MAX_DATABASES; i++)
+	{
+		if (!OidIsValid(fc_shared->databases[i].dboid))
+		{
+			d = &fc_shared->databases[i];
+			d->dboid = dboid;
+			d->due_at = DT_NOEND;
+			d->backlog = false;
+		}
+	}
+	if (d != NULL)
+	{
+		d->due_at = Min(d->due_at, due_at);
+		if (bump)
+			d->generation++;
+	}
+	LWLockRelease(fc_shared->lock);
+	return d != NULL;
 }
 
 /* ---------------------------------------------------------------------
@@ -401,9 +587,30 @@ slot_claim(FcWorkerSlot *slot)
  */
 
 /*
- * Set the latch of one worker unless some worker already plans to look
- * for work at or before wake_at.  Prefer a worker that is not in the
- * middle of a unit of work.
+ * No worker serves this database (pool): note the work in its slot for the
+ * launcher, and return the launcher's latch if it plans to look later than
+ * due.  Caller holds the lock exclusively.
+ */
+static Latch *
+note_due_locked(TimestampTz due)
+{
+	FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
+	FcWorkerSlot *l = &fc_shared->launcher;
+
+	if (d == NULL)
+		return NULL;
+	d->due_at = Min(d->due_at, due);
+	if (l->pid == 0 || l->next_wakeup <= due)
+		return NULL;
+	l->next_wakeup = due;
+	return l->latch;
+}
+
+/*
+ * Set the latch of one worker of this database unless one of them already
+ * plans to look for work at or before wake_at.  Prefer a worker that is not
+ * in the middle of a unit of work.  A worker that was asked to leave does
+ * not count.  With none (the pool), tell the launcher.
  */
 static void
 wake_workers(TimestampTz wake_at)
@@ -411,41 +618,48 @@ wake_workers(TimestampTz wake_at)
 	Latch	   *latch = NULL;
 	int			best = -1;
 	bool		covered = false;
+	bool		pool = fc_shared->mode != FC_DB_ONE;
+	TimestampTz due = 0;
 	int			i;
 
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	if (fc_shared->database == MyDatabaseId)
-	{
-		for (i = 0; i < fc_shared->nworkers; i++)
-		{
-			FcWorkerSlot *w = &fc_shared->workers[i];
+	/* the launcher needs a time for "due now": when the work began to wait */
+	if (pool)
+		due = wake_at != 0 ? wake_at : GetCurrentTimestamp();
 
-			if (w->pid == 0)
-				continue;
-			if (w->next_wakeup <= wake_at)
-			{
-				covered = true;
-				break;
-			}
-			if (best < 0 ||
-				(fc_shared->workers[best].state == FC_WS_RUNNING &&
-				 w->state != FC_WS_RUNNING))
-				best = i;
-		}
-		if (!covered && best >= 0)
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		FcWorkerSlot *w = &fc_shared->workers[i];
+
+		if (w->pid == 0 || w->database != MyDatabaseId || w->leave)
+			continue;
+		if (w->next_wakeup <= wake_at)
 		{
-			latch = fc_shared->workers[best].latch;
-			fc_shared->workers[best].next_wakeup = wake_at;
+			covered = true;
+			break;
 		}
+		if (best < 0 ||
+			(fc_shared->workers[best].state == FC_WS_RUNNING &&
+			 w->state != FC_WS_RUNNING))
+			best = i;
 	}
+	if (!covered && best >= 0)
+	{
+		latch = fc_shared->workers[best].latch;
+		fc_shared->workers[best].next_wakeup = wake_at;
+	}
+	else if (!covered && pool)
+		latch = note_due_locked(due);
 	LWLockRelease(fc_shared->lock);
 	if (latch != NULL)
 		SetLatch(latch);
 }
 
 /*
- * A worker that found a full batch wakes one sleeping peer to share the
- * rest; that peer, finding a full batch too, wakes the next.
+ * A worker that found a full batch wakes one sleeping peer of its database
+ * to share the rest; that peer, finding a full batch too, wakes the next.
+ * In the pool, when none sleeps, the database is marked as having a
+ * backlog and the launcher may start another worker there.
  */
 static void
 wake_peer(void)
@@ -458,12 +672,22 @@ wake_peer(void)
 	{
 		FcWorkerSlot *w = &fc_shared->workers[i];
 
-		if (w != my_slot && w->pid != 0 && w->state == FC_WS_IDLE &&
-			w->next_wakeup > 0)
+		if (w != fc_my_slot && w->pid != 0 && w->database == MyDatabaseId &&
+			w->state == FC_WS_IDLE && !w->leave && w->next_wakeup > 0)
 		{
 			latch = w->latch;
 			w->next_wakeup = 0;
 			break;
+		}
+	}
+	if (latch == NULL && fc_shared->mode != FC_DB_ONE)
+	{
+		FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
+
+		if (d != NULL && !d->backlog && fc_shared->launcher.pid != 0)
+		{
+			d->backlog = true;
+			latch = fc_shared->launcher.latch;
 		}
 	}
 	LWLockRelease(fc_shared->lock);
@@ -497,13 +721,64 @@ wake_all(void)
 		SetLatch(latches[i]);
 }
 
+/*
+ * The end of a DROP DATABASE's transaction: workers may be started again;
+ * if the drop committed, the pool forgets the database.
+ */
 static void
-end_drop_guard(void)
+end_drop_guard(bool committed)
 {
+	FcDatabaseSlot *d;
+
 	drop_guard_pending = false;
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	if (committed && (d = fc_worker_db_slot(fc_shared->dropping_database)) != NULL)
+		d->dboid = InvalidOid;
 	fc_shared->dropping_database = InvalidOid;
 	LWLockRelease(fc_shared->lock);
+	wake_all();
+}
+
+/*
+ * Before a transaction that ran CREATE EXTENSION (of flowcontrol, or of an
+ * extension that required it: CASCADE) commits: is flowcontrol now
+ * installed in this database, and does the pool serve it?  Then the
+ * database is registered at commit.  Catalog access is still allowed here.
+ */
+static char register_name[NAMEDATALEN];
+
+static bool
+database_to_register(void)
+{
+	HeapTuple	tuple;
+	bool		istemplate;
+	char	   *name;
+
+	if (fc_shared->mode == FC_DB_ONE || !extension_installed())
+		return false;
+	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	istemplate = ((Form_pg_database) GETSTRUCT(tuple))->datistemplate;
+	ReleaseSysCache(tuple);
+	name = get_database_name(MyDatabaseId);
+	if (name == NULL || (istemplate && fc_shared->mode == FC_DB_ALL) ||
+		!fc_worker_database_listed(name))
+		return false;
+	strlcpy(register_name, name, sizeof(register_name));
+	return true;
+}
+
+/* At commit: the pool serves this database from now on. */
+static void
+register_database(void)
+{
+	if (!fc_worker_db_register(MyDatabaseId, GetCurrentTimestamp(), true))
+		ereport(WARNING,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("flowcontrol workers serve at most %d databases; database \"%s\" is not served",
+						FC_MAX_DATABASES, register_name),
+				 errhint("Call flowcontrol.continue_flowruns() in it, or drop the extension in databases that do not use it and restart the server.")));
 	wake_all();
 }
 
@@ -512,6 +787,13 @@ worker_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (check_extension_pending)
+			{
+				check_extension_pending = false;
+				register_pending = database_to_register();
+			}
+			break;
 		case XACT_EVENT_COMMIT:
 			if (wake_pending)
 			{
@@ -519,7 +801,12 @@ worker_xact_callback(XactEvent event, void *arg)
 				wake_workers(wake_pending_at);
 			}
 			if (drop_guard_pending)
-				end_drop_guard();
+				end_drop_guard(true);
+			if (register_pending)
+			{
+				register_pending = false;
+				register_database();
+			}
 			if (wake_all_pending)
 			{
 				wake_all_pending = false;
@@ -531,8 +818,10 @@ worker_xact_callback(XactEvent event, void *arg)
 			/* a prepared transaction's runs are found by polling */
 			wake_pending = false;
 			wake_all_pending = false;
+			check_extension_pending = false;
+			register_pending = false;
 			if (drop_guard_pending)
-				end_drop_guard();
+				end_drop_guard(false);
 			break;
 		default:
 			break;
@@ -610,14 +899,19 @@ stop_workers_for_drop(const char *dbname, bool isTopLevel)
 	if (!drop_would_reach_workers(dboid, isTopLevel))
 		return;
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	if (fc_shared->database == dboid)
+	ours = fc_worker_db_slot(dboid) != NULL;
+	for (i = 0; i < fc_shared->nworkers; i++)
 	{
+		FcWorkerSlot *w = &fc_shared->workers[i];
+
+		if (w->database != dboid)
+			continue;
 		ours = true;
-		fc_shared->dropping_database = dboid;
-		for (i = 0; i < fc_shared->nworkers && n < lengthof(pids); i++)
-			if (fc_shared->workers[i].pid != 0)
-				pids[n++] = fc_shared->workers[i].pid;
+		if (w->pid != 0)
+			pids[n++] = w->pid;
 	}
+	if (ours)
+		fc_shared->dropping_database = dboid;
 	LWLockRelease(fc_shared->lock);
 	if (!ours)
 		return;
@@ -645,9 +939,16 @@ worker_process_utility(PlannedStmt *pstmt, const char *queryString,
 							  context == PROCESS_UTILITY_TOPLEVEL);
 	else if (IsA(parsetree, CreatedbStmt) || IsA(parsetree, CreateRoleStmt))
 		wake = true;
-	else if (IsA(parsetree, CreateExtensionStmt) &&
-			 strcmp(((CreateExtensionStmt *) parsetree)->extname, "flowcontrol") == 0)
-		wake = true;
+	else if (IsA(parsetree, CreateExtensionStmt))
+	{
+		/* CASCADE may install flowcontrol for another extension */
+		if (fc_shared != NULL && fc_shared->mode != FC_DB_ONE)
+		{
+			ensure_xact_callback();
+			check_extension_pending = true;
+		}
+		wake = strcmp(((CreateExtensionStmt *) parsetree)->extname, "flowcontrol") == 0;
+	}
 
 	if (prev_process_utility_hook)
 		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
@@ -671,8 +972,8 @@ worker_process_utility(PlannedStmt *pstmt, const char *queryString,
  * Registration
  * ---------------------------------------------------------------------
  */
-static void
-fill_bgw(BackgroundWorker *bgw, const char *function, const char *type)
+void
+fc_worker_fill_bgw(BackgroundWorker *bgw, const char *function, const char *type)
 {
 	memset(bgw, 0, sizeof(BackgroundWorker));
 	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -699,274 +1000,10 @@ fc_worker_register(void)
 
 	if (fc_max_workers == 0)
 		return;
-	fill_bgw(&bgw, "fc_worker_launcher_main", "flowcontrol launcher");
+	fc_worker_fill_bgw(&bgw, "fc_worker_launcher_main", "flowcontrol launcher");
 	strlcpy(bgw.bgw_name, "flowcontrol launcher", BGW_MAXLEN);
 	bgw.bgw_restart_time = 10;
 	RegisterBackgroundWorker(&bgw);
-}
-
-/* ---------------------------------------------------------------------
- * The launcher
- * ---------------------------------------------------------------------
- */
-typedef struct FcLauncherSlot
-{
-	BackgroundWorkerHandle *handle;
-	TimestampTz started;		/* when we last started it */
-	int			failures;		/* consecutive short-lived starts */
-	TimestampTz not_before;		/* restart delay */
-} FcLauncherSlot;
-
-static void
-launcher_set_state(FcWorkerState state, bool log_change, const char *detail)
-{
-	FcWorkerState old;
-
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	Assert(my_slot->pid == MyProcPid);
-	old = my_slot->state;
-	my_slot->state = state;
-	LWLockRelease(fc_shared->lock);
-	if (old != state && log_change)
-		ereport(LOG,
-				(errmsg("flowcontrol launcher: %s", detail)));
-}
-
-/*
- * The OID of the database or role with that name, or InvalidOid.  Connected
- * to no database, the launcher cannot use the catalog indexes (nor the
- * syscache); like the autovacuum launcher it scans the shared catalog.
- * Caller is in a transaction.
- */
-static Oid
-shared_catalog_lookup(Oid catalog, const char *name)
-{
-	Relation	rel = table_open(catalog, AccessShareLock);
-	TableScanDesc scan = table_beginscan_catalog(rel, 0, NULL);
-	HeapTuple	tup;
-	Oid			result = InvalidOid;
-
-	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		const char *tupname;
-		Oid			oid;
-
-		if (catalog == DatabaseRelationId)
-		{
-			Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-
-			tupname = NameStr(db->datname);
-			oid = db->oid;
-		}
-		else
-		{
-			Form_pg_authid role = (Form_pg_authid) GETSTRUCT(tup);
-
-			tupname = NameStr(role->rolname);
-			oid = role->oid;
-		}
-		if (strcmp(tupname, name) == 0)
-		{
-			result = oid;
-			break;
-		}
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
-}
-
-/*
- * Start the worker of slot i; false when no background worker slot is
- * free (max_worker_processes).
- */
-static bool
-launcher_start_worker(FcLauncherSlot *ls, int i)
-{
-	BackgroundWorker bgw;
-
-	fill_bgw(&bgw, "fc_worker_main", "flowcontrol worker");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "flowcontrol worker %d", i + 1);
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	bgw.bgw_main_arg = Int32GetDatum(i);
-	bgw.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&bgw, &ls->handle))
-	{
-		ls->handle = NULL;
-		return false;
-	}
-	ls->started = GetCurrentTimestamp();
-	return true;
-}
-
-/*
- * One pass: forget stopped workers, check the database and role, start the
- * missing workers.  Returns how long to sleep (ms).
- */
-static long
-launcher_pass(FcLauncherSlot *slots)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	long		sleep_ms = fc_poll_interval;
-	bool		need = false;
-	Oid			dropping;
-	Oid			dboid;
-	bool		role_ok;
-	int			i;
-
-	LWLockAcquire(fc_shared->lock, LW_SHARED);
-	dropping = fc_shared->dropping_database;
-	LWLockRelease(fc_shared->lock);
-
-	for (i = 0; i < fc_shared->nworkers; i++)
-	{
-		FcLauncherSlot *ls = &slots[i];
-		pid_t		pid;
-
-		if (ls->handle != NULL &&
-			GetBackgroundWorkerPid(ls->handle, &pid) == BGWH_STOPPED)
-		{
-			pfree(ls->handle);
-			ls->handle = NULL;
-			/* terminated for DROP DATABASE, or lived long enough: no failure */
-			if (OidIsValid(dropping) ||
-				TimestampDifferenceExceeds(ls->started, now, FC_WORKER_MIN_LIFE_MS))
-				ls->failures = 0;
-			else
-			{
-				ls->failures++;
-				LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-				my_slot->errors++;
-				LWLockRelease(fc_shared->lock);
-			}
-			ls->not_before = ls->failures == 0 ? 0 :
-				TimestampTzPlusMilliseconds(now,
-											Min(FC_RESTART_DELAY_MS << Min(ls->failures - 1, 6),
-												FC_RESTART_DELAY_MAX_MS));
-		}
-		if (ls->handle == NULL)
-		{
-			bool		taken;
-
-			LWLockAcquire(fc_shared->lock, LW_SHARED);
-			taken = fc_shared->workers[i].pid != 0;
-			LWLockRelease(fc_shared->lock);
-			/* a worker left over from before a launcher restart */
-			if (!taken)
-				need = true;
-		}
-	}
-
-	if (OidIsValid(dropping))
-	{
-		launcher_set_state(FC_WS_DROP_DATABASE, false, NULL);
-		return sleep_ms;
-	}
-	if (!need)
-	{
-		launcher_set_state(FC_WS_IDLE, false, NULL);
-		return sleep_ms;
-	}
-
-	StartTransactionCommand();
-	dboid = shared_catalog_lookup(DatabaseRelationId, fc_database);
-	role_ok = fc_role[0] == '\0' ||
-		OidIsValid(shared_catalog_lookup(AuthIdRelationId, fc_role));
-	CommitTransactionCommand();
-	if (!OidIsValid(dboid))
-	{
-		launcher_set_state(FC_WS_NO_DATABASE, true,
-						   psprintf("database \"%s\" does not exist; waiting for it to be created",
-									fc_database));
-		return sleep_ms;
-	}
-	if (!role_ok)
-	{
-		launcher_set_state(FC_WS_NO_ROLE, true,
-						   psprintf("role \"%s\" does not exist; waiting for it to be created",
-									fc_role));
-		return sleep_ms;
-	}
-
-	for (i = 0; i < fc_shared->nworkers; i++)
-	{
-		FcLauncherSlot *ls = &slots[i];
-		bool		taken;
-
-		if (ls->handle != NULL)
-			continue;
-		LWLockAcquire(fc_shared->lock, LW_SHARED);
-		taken = fc_shared->workers[i].pid != 0;
-		LWLockRelease(fc_shared->lock);
-		if (taken)
-			continue;
-		if (ls->not_before > now)
-		{
-			long		wait_ms = (long) ((ls->not_before - now + 999) / 1000);
-
-			sleep_ms = Min(sleep_ms, wait_ms);
-			continue;
-		}
-		if (!launcher_start_worker(ls, i))
-		{
-			launcher_set_state(FC_WS_NO_BGW_SLOT, true,
-							   "could not start a worker: no background worker slot free; consider increasing max_worker_processes");
-			return sleep_ms;
-		}
-	}
-	launcher_set_state(FC_WS_IDLE, false, NULL);
-	return sleep_ms;
-}
-
-void
-fc_worker_launcher_main(Datum main_arg)
-{
-	FcLauncherSlot *slots;
-	MemoryContext loop_cxt;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	if (fc_shared == NULL || !slot_claim(&fc_shared->launcher))
-		proc_exit(0);
-
-	/* shared catalogs only: pg_database and pg_authid */
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-
-	slots = MemoryContextAllocZero(TopMemoryContext,
-								   sizeof(FcLauncherSlot) * fc_shared->nworkers);
-	loop_cxt = AllocSetContextCreate(TopMemoryContext,
-									 "flowcontrol launcher loop",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		long		sleep_ms;
-		TimestampTz now;
-		TimestampTz next;
-
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		now = GetCurrentTimestamp();
-		MemoryContextSwitchTo(loop_cxt);
-		sleep_ms = launcher_pass(slots);
-		MemoryContextSwitchTo(TopMemoryContext);
-		MemoryContextReset(loop_cxt);
-		next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sleep_ms);
-		LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-		Assert(my_slot->pid == MyProcPid);
-		my_slot->last_wakeup = now;
-		my_slot->next_wakeup = next;
-		LWLockRelease(fc_shared->lock);
-
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
 }
 
 /* ---------------------------------------------------------------------
@@ -1138,6 +1175,18 @@ give_up_failing_run(void)
 							true);
 }
 
+/* The launcher wants this worker's place for another database (pool). */
+static bool
+asked_to_leave(void)
+{
+	bool		leave;
+
+	LWLockAcquire(fc_shared->lock, LW_SHARED);
+	leave = fc_my_slot->leave;
+	LWLockRelease(fc_shared->lock);
+	return leave;
+}
+
 /*
  * The runs of a unit: up to batch_size, starting none after FC_UNIT_TIME_MS
  * (so that a slow run does not keep many results uncommitted), leaving out
@@ -1153,6 +1202,9 @@ unit_runs(bool *more)
 
 	limits.max_runs = fc_batch_size;
 	limits.deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), FC_UNIT_TIME_MS);
+	/* the pool: the launcher may want this worker elsewhere (between runs) */
+	if (fc_shared->mode != FC_DB_ONE)
+		limits.stop = &fc_my_slot->leave;
 	if (behind_turn && nbehind > 0)
 	{
 		limits.only = behind_runs[0];
@@ -1204,6 +1256,12 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "flowcontrol worker: continue_flowruns");
 
+	if (db_name[0] == '\0')
+	{
+		char	   *name = get_database_name(MyDatabaseId);
+
+		strlcpy(db_name, name != NULL ? name : "?", sizeof(db_name));
+	}
 	*no_extension = !extension_installed();
 	if (!*no_extension)
 	{
@@ -1271,9 +1329,9 @@ worker_recover(MemoryContext loop_cxt)
 	/* measure and cut the message before taking the lock */
 	strlcpy(last_error, edata->message ? edata->message : "", FC_LAST_ERROR_LEN);
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	Assert(my_slot->pid == MyProcPid);
-	my_slot->errors++;
-	memcpy(my_slot->last_error, last_error, FC_LAST_ERROR_LEN);
+	Assert(fc_my_slot->pid == MyProcPid);
+	fc_my_slot->errors++;
+	memcpy(fc_my_slot->last_error, last_error, FC_LAST_ERROR_LEN);
 	LWLockRelease(fc_shared->lock);
 
 	MemoryContextSwitchTo(TopMemoryContext);
@@ -1298,9 +1356,115 @@ exit_if_database_dropped(void)
 	{
 		ereport(LOG,
 				(errmsg("flowcontrol worker exiting because database \"%s\" is being dropped",
-						fc_database)));
+						db_name)));
 		proc_exit(0);
 	}
+}
+
+/*
+ * A pool worker leaves its database: the launcher wants its place for
+ * another one, the database has been idle for poll_interval, or the
+ * extension is not installed there.  due tells the launcher when work
+ * comes due in the database it leaves (slot_release).  A clean exit is no
+ * failure for the launcher's restart delay.
+ */
+static void
+leave_pool(TimestampTz due)
+{
+	exit_due = due;
+	/* from now on committers tell the launcher instead of this worker */
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	Assert(fc_my_slot->pid == MyProcPid);
+	fc_my_slot->leave = true;
+	fc_my_slot->clean_exit = true;
+	fc_my_slot->state = FC_WS_LEAVING;
+	LWLockRelease(fc_shared->lock);
+	ereport(DEBUG1,
+			(errmsg("flowcontrol worker leaving database \"%s\"", db_name)));
+	proc_exit(0);
+}
+
+/* The generation of this database's slot (see FcDatabaseSlot); 0 if none. */
+static uint32
+database_generation(void)
+{
+	FcDatabaseSlot *d;
+	uint32		generation = 0;
+
+	LWLockAcquire(fc_shared->lock, LW_SHARED);
+	d = fc_worker_db_slot(MyDatabaseId);
+	if (d != NULL)
+		generation = d->generation;
+	LWLockRelease(fc_shared->lock);
+	return generation;
+}
+
+/*
+ * The extension is not installed in this pool worker's database: the pool
+ * forgets the database, unless CREATE EXTENSION registered it again after
+ * the unit's snapshot was taken (its generation moved), and the worker
+ * leaves.
+ */
+static void
+forget_database(uint32 generation)
+{
+	FcDatabaseSlot *d;
+
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	d = fc_worker_db_slot(MyDatabaseId);
+	if (d != NULL && d->generation == generation)
+		d->dboid = InvalidOid;
+	LWLockRelease(fc_shared->lock);
+	if (fc_shared->mode == FC_DB_LIST)
+		ereport(LOG,
+				(errmsg("flowcontrol worker: extension \"flowcontrol\" is not installed in database \"%s\"; a worker comes back when it is created",
+						db_name)));
+	leave_pool(DT_NOEND);
+}
+
+/*
+ * After a pool worker's unit: leave if asked to, or after poll_interval
+ * without work (an idle database keeps no process).  exit_due is what the
+ * database has due if the worker leaves now or is terminated while idle.
+ */
+static void
+pool_after_unit(TimestampTz next, int executed, bool more, TimestampTz now)
+{
+	static TimestampTz last_work = 0;
+
+	if (last_work == 0 || executed > 0)
+		last_work = now;
+
+	/*
+	 * Come back within FC_POOL_REVISIT_POLLS poll_intervals even with
+	 * nothing due: a run made runnable behind the engine's back (COMMIT
+	 * PREPARED, an UPDATE of flow_run) wakes nobody, and must not wait for
+	 * a restart.
+	 */
+	next = Min(next, TimestampTzPlusMilliseconds(now,
+												 (int64) fc_poll_interval * FC_POOL_REVISIT_POLLS));
+	exit_due = more ? 0 : next;
+	if (asked_to_leave())
+		leave_pool(exit_due);
+	if (executed == 0 && !more &&
+		TimestampDifferenceExceeds(last_work, now, fc_poll_interval))
+		leave_pool(next);
+}
+
+/* A pool worker has arrived in its database: the launcher's note is done. */
+static void
+pool_arrive(void)
+{
+	FcDatabaseSlot *d;
+
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	d = fc_worker_db_slot(MyDatabaseId);
+	if (d != NULL)
+		d->due_at = DT_NOEND;
+	LWLockRelease(fc_shared->lock);
+	/* a database whose slot was taken back in the meantime is noted again */
+	if (d == NULL)
+		(void) fc_worker_db_register(MyDatabaseId, DT_NOEND, false);
 }
 
 void
@@ -1309,6 +1473,9 @@ fc_worker_main(Datum main_arg)
 	int			index = DatumGetInt32(main_arg);
 	sigjmp_buf	local_sigjmp_buf;
 	MemoryContext loop_cxt;
+	Oid			dboid;
+	Oid			role;
+	bool		pool;
 
 	/* static: must survive siglongjmp */
 	static TimestampTz pause_until = 0;
@@ -1323,14 +1490,18 @@ fc_worker_main(Datum main_arg)
 	fc_ignore_time_offset();
 
 	if (fc_shared == NULL || index < 0 || index >= fc_shared->nworkers ||
-		!slot_claim(&fc_shared->workers[index]))
+		!fc_worker_slot_claim(&fc_shared->workers[index]))
 		proc_exit(0);
 
-	BackgroundWorkerInitializeConnection(fc_database,
-										 fc_role[0] != '\0' ? fc_role : NULL, 0);
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	fc_shared->database = MyDatabaseId;
+	/* the launcher chose the database and looked the role up */
+	LWLockAcquire(fc_shared->lock, LW_SHARED);
+	dboid = fc_my_slot->database;
+	role = fc_shared->role;
 	LWLockRelease(fc_shared->lock);
+	pool = fc_shared->mode != FC_DB_ONE;
+	BackgroundWorkerInitializeConnectionByOid(dboid, role, 0);
+	if (pool)
+		pool_arrive();
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext,
 									 "flowcontrol worker loop",
@@ -1355,6 +1526,7 @@ fc_worker_main(Datum main_arg)
 		int			executed = 0;
 		bool		more = false;
 		bool		no_extension = false;
+		uint32		generation;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -1363,11 +1535,13 @@ fc_worker_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		exit_if_database_dropped();
+		if (pool && asked_to_leave())
+			leave_pool(exit_due);
 		MemoryContextSwitchTo(loop_cxt);
 
 		now = GetCurrentTimestamp();
 		LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-		my_slot->last_wakeup = now;
+		fc_my_slot->last_wakeup = now;
 		LWLockRelease(fc_shared->lock);
 
 		if (now < pause_until)
@@ -1388,30 +1562,44 @@ fc_worker_main(Datum main_arg)
 		{
 			/* working: any committer may need to wake us again */
 			slot_set(FC_WS_RUNNING, DT_NOEND);
+			generation = pool ? database_generation() : 0;
+			exit_due = 0;
 			next = worker_unit(loop_cxt, &executed, &more, &no_extension);
 			errors_in_a_row = 0;
+			if (no_extension && pool)
+				forget_database(generation);
 			if (no_extension)
 			{
 				state = FC_WS_NO_EXTENSION;
 				if (!logged_no_extension)
 					ereport(LOG,
 							(errmsg("flowcontrol worker: extension \"flowcontrol\" is not installed in database \"%s\"; waiting",
-									fc_database)));
+									db_name)));
 				logged_no_extension = true;
 			}
 			else
 				logged_no_extension = false;
 			now = GetCurrentTimestamp();
 			LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-			Assert(my_slot->pid == MyProcPid);
-			my_slot->runs_executed += executed;
-			my_slot->state = state;
+			Assert(fc_my_slot->pid == MyProcPid);
+			fc_my_slot->runs_executed += executed;
+			fc_my_slot->state = state;
 			/* waiting for the extension: a commit's wake-up is welcome */
-			my_slot->next_wakeup = no_extension ? DT_NOEND :
+			fc_my_slot->next_wakeup = no_extension ? DT_NOEND :
 				Min(next, TimestampTzPlusMilliseconds(now, fc_poll_interval));
+			published_wakeup = fc_my_slot->next_wakeup;
+			if (pool && !more)
+			{
+				FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
+
+				if (d != NULL)
+					d->backlog = false;
+			}
 			LWLockRelease(fc_shared->lock);
 			if (more)
 				wake_peer();
+			if (pool)
+				pool_after_unit(next, executed, more, now);
 		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -1429,28 +1617,30 @@ fc_worker_main(Datum main_arg)
 static void
 status_row(ReturnSetInfo *rsinfo, int index, const FcWorkerSlot *s)
 {
-	Datum		values[9];
-	bool		nulls[9] = {0};
+	Datum		values[10];
+	bool		nulls[10] = {0};
 
 	values[0] = Int32GetDatum(index);
 	values[1] = Int32GetDatum((int32) s->pid);
+	values[2] = ObjectIdGetDatum(s->database);
+	nulls[2] = index == 0 || !OidIsValid(s->database);
 	Assert(s->state >= 0 && s->state < lengthof(fc_state_names));
-	values[2] = CStringGetTextDatum(fc_state_names[s->state]);
-	values[3] = Int64GetDatum(s->runs_executed);
-	values[4] = Int64GetDatum(s->errors);
+	values[3] = CStringGetTextDatum(fc_state_names[s->state]);
+	values[4] = Int64GetDatum(s->runs_executed);
+	values[5] = Int64GetDatum(s->errors);
 	if (s->last_error[0] != '\0')
-		values[5] = CStringGetTextDatum(s->last_error);
+		values[6] = CStringGetTextDatum(s->last_error);
 	else
-		nulls[5] = true;
-	values[6] = TimestampTzGetDatum(s->started_at);
+		nulls[6] = true;
+	values[7] = TimestampTzGetDatum(s->started_at);
 	if (s->last_wakeup != 0)
-		values[7] = TimestampTzGetDatum(s->last_wakeup);
-	else
-		nulls[7] = true;
-	if (!TIMESTAMP_NOT_FINITE(s->next_wakeup) && s->state != FC_WS_RUNNING)
-		values[8] = TimestampTzGetDatum(s->next_wakeup);
+		values[8] = TimestampTzGetDatum(s->last_wakeup);
 	else
 		nulls[8] = true;
+	if (!TIMESTAMP_NOT_FINITE(s->next_wakeup) && s->state != FC_WS_RUNNING)
+		values[9] = TimestampTzGetDatum(s->next_wakeup);
+	else
+		nulls[9] = true;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 

@@ -12,7 +12,10 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('docs');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'flowcontrol'");
+# the worker serves only "postgres", where no page runs: the examples drive
+# execution themselves, as a session without the worker would
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'flowcontrol'\n"
+	  . "flowcontrol.database = 'postgres'");
 $node->start;
 
 my @pages = ('README.md', sort glob('doc/*.md'));
