@@ -126,6 +126,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -1423,16 +1424,19 @@ forget_database(uint32 generation)
 }
 
 /*
- * After a pool worker's unit: leave if asked to, or after poll_interval
- * without work (an idle database keeps no process).  exit_due is what the
- * database has due if the worker leaves now or is terminated while idle.
+ * After a pool worker's unit: leave if asked to; at once if it has found
+ * nothing to do since it arrived (a visit, or work someone else did) and
+ * nothing is due within poll_interval; or after poll_interval without work
+ * (an idle database keeps no process).
+ * exit_due is what the database has due if the worker leaves now or is
+ * terminated while idle.
  */
 static void
 pool_after_unit(TimestampTz next, int executed, bool more, TimestampTz now)
 {
 	static TimestampTz last_work = 0;
 
-	if (last_work == 0 || executed > 0)
+	if (executed > 0)
 		last_work = now;
 
 	/*
@@ -1447,7 +1451,9 @@ pool_after_unit(TimestampTz next, int executed, bool more, TimestampTz now)
 	if (asked_to_leave())
 		leave_pool(exit_due);
 	if (executed == 0 && !more &&
-		TimestampDifferenceExceeds(last_work, now, fc_poll_interval))
+		(last_work == 0 ?
+		 TimestampDifferenceExceeds(now, next, fc_poll_interval) :
+		 TimestampDifferenceExceeds(last_work, now, fc_poll_interval)))
 		leave_pool(next);
 }
 
