@@ -81,6 +81,9 @@
 /* the pool: a worker's turn in a database before it may be asked to leave */
 #define FC_TURN_MS				500
 
+/* how soon to look again while a place changes hands (ms) */
+#define FC_LAUNCHER_RECHECK_MS	10
+
 /* The launcher's own view of a worker place. */
 typedef struct FcLauncherSlot
 {
@@ -706,6 +709,20 @@ pool_assign(FcLauncherSlot *slots, TimestampTz now, Oid dropping)
 		}
 		if (!start_in_place(slots, v, place, d->dboid))
 			break;
+	}
+
+	/*
+	 * A place whose worker is leaving, being started or gone but not reaped
+	 * yet: look again soon rather than count on the postmaster's notice
+	 * (bgw_notify_pid), which on PostgreSQL 18 and 19 was seen not to wake
+	 * us in time.
+	 */
+	for (i = 0; i < v->nworkers; i++)
+	{
+		if (v->busy[i] && v->workers[i].pid == 0)
+			sleep_ms = Min(sleep_ms, FC_LAUNCHER_RECHECK_MS);
+		else if (v->busy[i] && v->workers[i].leave)
+			sleep_ms = Min(sleep_ms, 5 * FC_LAUNCHER_RECHECK_MS);
 	}
 	return sleep_ms;
 }
