@@ -93,29 +93,3 @@ SELECT count(*) AS linked FROM flowcontrol.flow_run r JOIN flowcontrol.trigger t
 WHERE t.flow_id = :tp_late;
 DELETE FROM flowcontrol.trigger WHERE flow_id = :tp_late;
 SELECT count(*) FILTER (WHERE trigger_id IS NULL) AS cleared FROM flowcontrol.flow_run WHERE flow_id = :tp_late;
-
--- fire() counts the limits on the statement's open flow_run index, with one
--- scan kept for the statement and rescanned per row: the runs the same
--- statement made so far count
-CREATE TABLE tp_lim (id int PRIMARY KEY);
-SELECT flowcontrol.attach_trigger('tp_lim', 'tp_lim_a', '{INSERT}');
-SELECT flowcontrol.attach_trigger('tp_lim', 'tp_lim_b', '{INSERT}');
-SELECT flowcontrol.define_flow('{"name": "tp lim", "active": true, "max_concurrent": 3,
-	"actions": [{"action": "AbortAction"}],
-	"triggers": [{"trigger_name": "tp_lim_a"}, {"trigger_name": "tp_lim_b"}]}') AS tp_lim \gset
--- flow-wide: three of five rows get a run (each row fires both names; the
--- second finds the first one's run: max_concurrent_per_object is 1)
-INSERT INTO tp_lim SELECT generate_series(1, 5);
-SELECT object_id, count(*) FROM flowcontrol.flow_run WHERE flow_id = :tp_lim GROUP BY 1 ORDER BY 1;
--- per object only: one run a row
-UPDATE flowcontrol.flow SET max_concurrent = 0 WHERE id = :tp_lim;
-INSERT INTO tp_lim SELECT generate_series(6, 8);
-SELECT object_id, count(*) FROM flowcontrol.flow_run WHERE flow_id = :tp_lim AND object_id::int > 5
-GROUP BY 1 ORDER BY 1;
--- done runs count for max_per_object: rows 1 and 2 come back, only 9 is new
-SELECT flowcontrol.cancel_flowruns_for_object('tp_lim', '1') + flowcontrol.cancel_flowruns_for_object('tp_lim', '2') AS canceled;
-UPDATE flowcontrol.flow SET max_per_object = 1 WHERE id = :tp_lim;
-DELETE FROM tp_lim WHERE id IN (1, 2);
-INSERT INTO tp_lim VALUES (1), (9), (2);
-SELECT object_id, status, count(*) FROM flowcontrol.flow_run WHERE flow_id = :tp_lim
-AND object_id IN ('1', '2', '9') GROUP BY 1, 2 ORDER BY 1, 2;
