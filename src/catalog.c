@@ -906,14 +906,6 @@ typedef struct FcInsertState
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;
 
-	/*
-	 * Index scans kept for counting runs (fc_catalog_count_runs), set up on
-	 * first use: of flow_run_not_done_idx by flow_id, of it by the whole key,
-	 * of flow_run_done_object_idx by the whole key; and their slot.
-	 */
-	IndexScanDesc count_scans[3];
-	TupleTableSlot *count_slot;
-
 	/* a kept state: where its scope began, and its place in open_states */
 	bool		kept;
 	ResourceOwner scope_owner;
@@ -934,17 +926,6 @@ insert_state_release(FcInsertState *st)
 
 	/* the references belong to the owner that was current when it was set up */
 	CurrentResourceOwner = st->owner;
-	for (int i = 0; i < lengthof(st->count_scans); i++)
-		if (st->count_scans[i] != NULL)
-		{
-			index_endscan(st->count_scans[i]);
-			st->count_scans[i] = NULL;
-		}
-	if (st->count_slot != NULL)
-	{
-		ExecDropSingleTupleTableSlot(st->count_slot);
-		st->count_slot = NULL;
-	}
 	ExecDropSingleTupleTableSlot(st->slot);
 	ExecCloseIndices(st->rri);
 	table_close(st->rel, NoLock);
@@ -991,8 +972,6 @@ insert_states_end(bool all, SubTransactionId subxid, bool commit)
 		else
 		{
 			st->open = false;
-			memset(st->count_scans, 0, sizeof(st->count_scans));
-			st->count_slot = NULL;
 			dlist_delete(&st->node);
 		}
 	}
@@ -1080,30 +1059,6 @@ fc_catalog_insert_scope_end(void *prev)
 }
 
 /*
- * The kept insert state, opened, when a scope is active in the current
- * subtransaction; else NULL.
- */
-static FcInsertState *
-kept_insert_state(void)
-{
-	FcInsertState *st = active_state;
-
-	if (st == NULL || st->scope_owner != CurrentResourceOwner ||
-		st->scope_lxid != FC_MY_LXID() ||
-		st->scope_subxid != GetCurrentSubTransactionId())
-		return NULL;
-	if (st->open && st->owner == CurrentResourceOwner &&
-		st->subxid == st->scope_subxid && st->lxid == st->scope_lxid &&
-		RelationGetRelid(st->rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
-		return st;
-	if (st->open)
-		insert_state_release(st);
-	insert_state_open(st, CurTransactionContext);
-	dlist_push_head(&open_states, &st->node);
-	return st;
-}
-
-/*
  * The insert state for the current subtransaction: the kept one when a
  * scope is active here, else a temporary one (*temporary set) that the
  * caller releases.
@@ -1111,11 +1066,23 @@ kept_insert_state(void)
 static FcInsertState *
 get_insert_state(FcInsertState *temp, bool *temporary)
 {
-	FcInsertState *st = kept_insert_state();
+	FcInsertState *st = active_state;
 
 	*temporary = false;
-	if (st != NULL)
+	if (st != NULL && st->scope_owner == CurrentResourceOwner &&
+		st->scope_lxid == FC_MY_LXID() &&
+		st->scope_subxid == GetCurrentSubTransactionId())
+	{
+		if (st->open && st->owner == CurrentResourceOwner &&
+			st->subxid == st->scope_subxid && st->lxid == st->scope_lxid &&
+			RelationGetRelid(st->rel) == fc_catalog_relid(FC_REL_FLOW_RUN))
+			return st;
+		if (st->open)
+			insert_state_release(st);
+		insert_state_open(st, CurTransactionContext);
+		dlist_push_head(&open_states, &st->node);
 		return st;
+	}
 	memset(temp, 0, sizeof(FcInsertState));
 	insert_state_open(temp, CurrentMemoryContext);
 	*temporary = true;
@@ -1197,77 +1164,32 @@ insert_run_direct(FcInsertState *is, int64 flow_id, Oid object_table, const char
  * not done are in flow_run_not_done_idx, keyed (flow_id, object_table,
  * object_id); the done ones with an object in flow_run_done_object_idx.
  * One snapshot for both scans: each run is counted once.
- *
- * A table trigger counts once per row (max_concurrent_per_object is 1 by
- * default), so while an insert state is kept for the statement the scans
- * use its open relation and indexes, and are kept in it and only rescanned
- * with the next row's keys and snapshot.
  */
 static int64
-count_in_index(FcInsertState *is, Relation rel, FcRelation index, Snapshot snapshot,
-			   int64 flow_id, Oid object_table, const char *object_id, int64 limit)
+count_in_index(Relation rel, FcRelation index, Snapshot snapshot, int64 flow_id,
+			   Oid object_table, const char *object_id, int64 limit)
 {
 	ScanKeyData keys[3];
 	int			nkeys = 0;
+	SysScanDesc scan;
 	int64		n = 0;
 
-	/* index column numbers: (flow_id, object_table, object_id "C", ...) */
-	ScanKeyInit(&keys[nkeys++], 1, BTEqualStrategyNumber,
+	/* in the index's column order; the scan maps the heap's attnums */
+	ScanKeyInit(&keys[nkeys++], Anum_fc_run_flow_id, BTEqualStrategyNumber,
 				F_INT8EQ, Int64GetDatum(flow_id));
 	if (object_id != NULL)
 	{
-		ScanKeyInit(&keys[nkeys++], 2, BTEqualStrategyNumber,
+		ScanKeyInit(&keys[nkeys++], Anum_fc_run_object_table, BTEqualStrategyNumber,
 					F_OIDEQ, ObjectIdGetDatum(object_table));
-		ScanKeyInit(&keys[nkeys], 3, BTEqualStrategyNumber,
+		ScanKeyInit(&keys[nkeys], Anum_fc_run_object_id, BTEqualStrategyNumber,
 					F_TEXTEQ, CStringGetTextDatum(object_id));
 		/* the index's object_id column has the "C" collation */
 		keys[nkeys++].sk_collation = C_COLLATION_OID;
 	}
-
-	if (is != NULL)
-	{
-		int			which = index == FC_REL_RUN_DONE_OBJECT_IDX ? 2 : nkeys > 1 ? 1 : 0;
-		IndexScanDesc scan = is->count_scans[which];
-
-		if (scan == NULL)
-		{
-			Oid			indexid = fc_catalog_relid(index);
-			Relation	indexrel = NULL;
-			MemoryContext old = MemoryContextSwitchTo(is->estate->es_query_cxt);
-
-			for (int i = 0; i < is->rri->ri_NumIndices; i++)
-				if (RelationGetRelid(is->rri->ri_IndexRelationDescs[i]) == indexid)
-					indexrel = is->rri->ri_IndexRelationDescs[i];
-			if (indexrel == NULL)
-				elog(ERROR, "index %u of flow_run is not open", indexid);
-			if (is->count_slot == NULL)
-				is->count_slot = table_slot_create(is->rel, NULL);
-			scan = fc_index_beginscan(is->rel, indexrel, snapshot, nkeys);
-			is->count_scans[which] = scan;
-			MemoryContextSwitchTo(old);
-		}
-		scan->xs_snapshot = snapshot;
-		index_rescan(scan, keys, nkeys, NULL, 0);
-		while (n < limit && index_getnext_slot(scan, ForwardScanDirection, is->count_slot))
-			n++;
-		ExecClearTuple(is->count_slot);
-	}
-	else
-	{
-		SysScanDesc scan;
-
-		/* systable_beginscan maps heap attribute numbers to the index's */
-		keys[0].sk_attno = Anum_fc_run_flow_id;
-		if (nkeys > 1)
-		{
-			keys[1].sk_attno = Anum_fc_run_object_table;
-			keys[2].sk_attno = Anum_fc_run_object_id;
-		}
-		scan = systable_beginscan(rel, fc_catalog_relid(index), true, snapshot, nkeys, keys);
-		while (n < limit && HeapTupleIsValid(systable_getnext(scan)))
-			n++;
-		systable_endscan(scan);
-	}
+	scan = systable_beginscan(rel, fc_catalog_relid(index), true, snapshot, nkeys, keys);
+	while (n < limit && HeapTupleIsValid(systable_getnext(scan)))
+		n++;
+	systable_endscan(scan);
 	return n;
 }
 
@@ -1275,7 +1197,6 @@ int64
 fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
 					  bool not_done, int64 limit)
 {
-	FcInsertState *is;
 	Relation	rel;
 	Snapshot	snapshot;
 	int64		n;
@@ -1285,15 +1206,13 @@ fc_catalog_count_runs(int64 flow_id, Oid object_table, const char *object_id,
 
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	is = kept_insert_state();
-	rel = is ? is->rel : table_open(fc_catalog_relid(FC_REL_FLOW_RUN), AccessShareLock);
-	n = count_in_index(is, rel, FC_REL_RUN_NOT_DONE_IDX, snapshot, flow_id,
+	rel = table_open(fc_catalog_relid(FC_REL_FLOW_RUN), AccessShareLock);
+	n = count_in_index(rel, FC_REL_RUN_NOT_DONE_IDX, snapshot, flow_id,
 					   object_table, object_id, limit);
 	if (!not_done && n < limit)
-		n += count_in_index(is, rel, FC_REL_RUN_DONE_OBJECT_IDX, snapshot, flow_id,
+		n += count_in_index(rel, FC_REL_RUN_DONE_OBJECT_IDX, snapshot, flow_id,
 							object_table, object_id, limit - n);
-	if (is == NULL)
-		table_close(rel, AccessShareLock);
+	table_close(rel, AccessShareLock);
 	UnregisterSnapshot(snapshot);
 	return n;
 }

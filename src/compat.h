@@ -197,21 +197,6 @@ fc_unpin_catalog_search_path(FcSearchPathPin pin)
 #endif
 
 /*
- * PostgreSQL 18 added index_beginscan()'s instrumentation argument, and 19
- * its scan flags.
- */
-#if PG_VERSION_NUM >= 190000
-#define fc_index_beginscan(heap, index, snapshot, nkeys) \
-	index_beginscan(heap, index, snapshot, NULL, nkeys, 0, SO_NONE)
-#elif PG_VERSION_NUM >= 180000
-#define fc_index_beginscan(heap, index, snapshot, nkeys) \
-	index_beginscan(heap, index, snapshot, NULL, nkeys, 0)
-#else
-#define fc_index_beginscan(heap, index, snapshot, nkeys) \
-	index_beginscan(heap, index, snapshot, nkeys, 0)
-#endif
-
-/*
  * PostgreSQL 18 added RelationGetPrimaryKeyIndex()'s deferrable_ok; older
  * servers never return a deferrable primary key, as 18 does with false,
  * the only value accepted here.
