@@ -5,6 +5,10 @@ OBJS = \
 	src/flowcontrol.o \
 	src/api.o \
 	src/catalog.o \
+	src/versions.o \
+	src/runs.o \
+	src/flowcache.o \
+	src/objects.o \
 	src/definition.o \
 	src/engine.o \
 	src/owner.o \

@@ -32,6 +32,7 @@
 
 #include "catalog.h"
 #include "expr_int.h"
+#include "flowcache.h"
 #include "owner.h"
 
 PG_MODULE_MAGIC;

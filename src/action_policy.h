@@ -13,7 +13,7 @@
 #include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
-#include "catalog.h"
+#include "flowcache.h"
 
 /* longest "timeout" of an action: 24 days (the timer counts int milliseconds) */
 #define FC_MAX_TIMEOUT_SECONDS (24 * SECS_PER_DAY)

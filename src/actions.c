@@ -44,7 +44,9 @@
 #include "compat.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcache.h"
 #include "flowcontrol.h"
+#include "runs.h"
 #include "trigger_acl.h"
 
 /* ---------------------------------------------------------------------

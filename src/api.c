@@ -21,6 +21,8 @@
 #include "catalog.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcache.h"
+#include "runs.h"
 #include "trigger_acl.h"
 
 PG_FUNCTION_INFO_V1(flowcontrol_evaluate);

@@ -52,7 +52,10 @@
 #include "definition.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcache.h"
+#include "objects.h"
 #include "trigger_acl.h"
+#include "versions.h"
 
 #define FC_MAX_NAME_LENGTH 100
 

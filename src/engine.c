@@ -84,9 +84,13 @@
 #include "compat.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcache.h"
 #include "flowcontrol.h"
+#include "objects.h"
 #include "owner.h"
+#include "runs.h"
 #include "timeout.h"
+#include "versions.h"
 #include "worker.h"
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */

@@ -11,6 +11,8 @@
 #define FC_ENGINE_H
 
 #include "catalog.h"
+#include "flowcache.h"
+#include "runs.h"
 
 #define FC_DEFAULT_MAX_HOT_LOOP 1000
 

@@ -46,6 +46,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "expr_int.h"
+#include "flowcache.h"
 #include "owner.h"
 
 #define FC_EXPR_CACHE_MAX_ENTRIES	1000

@@ -40,6 +40,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "engine.h"
+#include "flowcache.h"
 #include "flowcontrol.h"
 #include "worker.h"
 

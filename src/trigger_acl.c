@@ -45,6 +45,7 @@
 
 #include "catalog.h"
 #include "definition.h"
+#include "flowcache.h"
 #include "trigger_acl.h"
 
 /* A role's name for messages, also when the role has been dropped. */

@@ -14,7 +14,7 @@
 #include "commands/trigger.h"
 #include "utils/jsonb.h"
 
-#include "catalog.h"
+#include "flowcache.h"
 
 /*
  * Is role admitted to the name (a member of its owner, or of a role it was

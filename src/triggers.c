@@ -69,8 +69,11 @@
 #include "compat.h"
 #include "engine.h"
 #include "expr.h"
+#include "flowcache.h"
 #include "flowcontrol.h"
+#include "objects.h"
 #include "owner.h"
+#include "runs.h"
 #include "trigger_acl.h"
 #include "worker.h"
 
