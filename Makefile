@@ -10,6 +10,7 @@ OBJS = \
 	src/flowcache.o \
 	src/objects.o \
 	src/definition.o \
+	src/registry.o \
 	src/engine.o \
 	src/owner.o \
 	src/actions.o \

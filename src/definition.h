@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * definition.h
- *	  Registries and the validation of saved definitions.
+ *	  The validation of saved definitions (definition.c), which the
+ *	  registries (registry.c) use too.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
@@ -10,11 +11,24 @@
 #ifndef FC_DEFINITION_H
 #define FC_DEFINITION_H
 
-/* Trigger-name registry; the caller is connected to SPI. */
-extern bool fc_registry_trigger_exists(const char *name);
-extern void fc_registry_add_trigger(const char *name, Oid object_table,
-									const char *label, const char *description,
-									Oid owner);
+#include "access/htup.h"
+#include "utils/jsonb.h"
+
+/* Is name a registered trigger name?  The caller is connected to SPI. */
+extern bool fc_definition_trigger_registered(const char *name);
+
+/*
+ * Check a condition being saved, as validate_expression() checks it; what
+ * says what it is the condition of ("of flow \"x\"").  ERROR if invalid.
+ */
+extern void fc_definition_check_expression(const char *source, const char *what);
+
+/*
+ * Check an action being saved at where ("action 7 of flow 3"): registered,
+ * and a valid config (when not NULL).  ERROR otherwise; may connect to SPI.
+ */
+extern void fc_definition_check_action(const char *action, Jsonb *config,
+									   const char *where);
 
 /*
  * A column of the row a trigger on a definition table is saving (by name;
