@@ -331,37 +331,30 @@ CREATE TRIGGER trigger_deleted BEFORE DELETE ON flowcontrol.trigger
 -- A flow is deleted only once its runs are done (delete_flow(id, cancel_runs
 -- => true) cancels them first); an action only while no run that is not
 -- done is at it or executes its version.  Deleting them silently used to
--- delete runs or leave them without their action.
-CREATE FUNCTION flowcontrol._flow_deleting() RETURNS trigger
+-- delete runs or leave them without their action.  One function for both
+-- tables, as _check_definition() is for their inserts and updates.
+CREATE FUNCTION flowcontrol._definition_deleting() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	n bigint;
-BEGIN
-	SELECT count(*) INTO n FROM flowcontrol.flow_run r
-	WHERE r.flow_id = OLD.id AND r.status <> 'done';
-	IF n > 0 THEN
-		RAISE EXCEPTION 'flow % has % flow % that % not done', OLD.id, n,
-			CASE WHEN n = 1 THEN 'run' ELSE 'runs' END, CASE WHEN n = 1 THEN 'is' ELSE 'are' END
-			USING ERRCODE = 'dependent_objects_still_exist',
-				  HINT = format('End them first, or delete the flow with flowcontrol.delete_flow(%s, cancel_runs => true).', OLD.id);
-	END IF;
-	RETURN OLD;
-END
-$$;
-COMMENT ON FUNCTION flowcontrol._flow_deleting() IS 'internal: refuses to delete a flow whose runs are not all done';
-CREATE TRIGGER flow_deleting BEFORE DELETE ON flowcontrol.flow
-	FOR EACH ROW EXECUTE FUNCTION flowcontrol._flow_deleting();
-
-CREATE FUNCTION flowcontrol._action_deleting() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
 	run_id bigint;
 	current_version integer;
 BEGIN
+	IF TG_TABLE_NAME = 'flow' THEN
+		SELECT count(*) INTO n FROM flowcontrol.flow_run r
+		WHERE r.flow_id = OLD.id AND r.status <> 'done';
+		IF n > 0 THEN
+			RAISE EXCEPTION 'flow % has % flow % that % not done', OLD.id, n,
+				CASE WHEN n = 1 THEN 'run' ELSE 'runs' END, CASE WHEN n = 1 THEN 'is' ELSE 'are' END
+				USING ERRCODE = 'dependent_objects_still_exist',
+					  HINT = format('End them first, or delete the flow with flowcontrol.delete_flow(%s, cancel_runs => true).', OLD.id);
+		END IF;
+		RETURN OLD;
+	END IF;
+
+	-- flow_action
 	SELECT r.id INTO run_id FROM flowcontrol.flow_run r
 	WHERE r.action_id = OLD.id AND r.status <> 'done' ORDER BY r.id LIMIT 1;
 	IF FOUND THEN
@@ -384,9 +377,11 @@ BEGIN
 	RETURN OLD;
 END
 $$;
-COMMENT ON FUNCTION flowcontrol._action_deleting() IS 'internal: refuses to delete an action that runs that are not done use';
+COMMENT ON FUNCTION flowcontrol._definition_deleting() IS 'internal: refuses to delete a flow whose runs are not all done, or an action that runs that are not done use';
+CREATE TRIGGER flow_deleting BEFORE DELETE ON flowcontrol.flow
+	FOR EACH ROW EXECUTE FUNCTION flowcontrol._definition_deleting();
 CREATE TRIGGER flow_action_deleting BEFORE DELETE ON flowcontrol.flow_action
-	FOR EACH ROW EXECUTE FUNCTION flowcontrol._action_deleting();
+	FOR EACH ROW EXECUTE FUNCTION flowcontrol._definition_deleting();
 
 CREATE TRIGGER flow_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flowcontrol.flow
 	FOR EACH STATEMENT EXECUTE FUNCTION flowcontrol._invalidate();

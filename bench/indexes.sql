@@ -143,7 +143,7 @@ SELECT r.id FROM flowcontrol.flow f CROSS JOIN LATERAL
 	WHERE ($3 OR pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER'))
 	ORDER BY r.id;
 EXPLAIN (COSTS OFF) EXECUTE cancel('t_obj'::regclass, '205000', true, 10);
-\echo '-- define_flow(replace): is an earlier version still in use (catalog.c), and _action_deleting()'
+\echo '-- define_flow(replace): is an earlier version still in use (catalog.c), and _definition_deleting()'
 PREPARE busy(bigint, int) AS
 SELECT 1 FROM flowcontrol.flow_run WHERE flow_id = $1 AND flow_version = $2 AND status <> 'done' LIMIT 1;
 EXPLAIN (COSTS OFF) EXECUTE busy(1, 1);
