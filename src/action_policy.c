@@ -9,7 +9,7 @@
  * _action_timeout() and _action_retry(), which also turn the document's
  * form into the columns', and by the BEFORE ROW trigger on flow_action
  * (definition.c), with errors that name the key, the action and where it
- * is.  A flow's loader reads them into FcAction (fc_policy_load), and the
+ * is.  A flow's loader (flowcache.c) reads them into FcAction, and the
  * engine asks fc_policy_retry_delay() how long a failed run waits before
  * the action's next attempt.  The time limit itself is enforced by
  * timeout.c.
@@ -168,19 +168,6 @@ fc_policy_retry(Jsonb *retry, const char *action, const char *where)
 		policy_error("retry.max_interval", action,
 					 "at least \"retry.initial_interval\"", where);
 	return p;
-}
-
-void
-fc_policy_load(FcAction *a, Datum timeout, bool timeout_isnull,
-			   Datum retry, bool retry_isnull, int64 flow_id)
-{
-	char	   *where = psprintf("action " INT64_FORMAT " of flow " INT64_FORMAT, a->id, flow_id);
-
-	a->timeout_ms = timeout_isnull ? 0 :
-		fc_policy_timeout_ms(DatumGetIntervalP(timeout), a->type->name, where);
-	a->retry = retry_isnull ? NULL :
-		fc_policy_retry(DatumGetJsonbP(retry), a->type->name, where);
-	pfree(where);
 }
 
 int64

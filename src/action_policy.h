@@ -13,7 +13,16 @@
 #include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
-#include "flowcache.h"
+/* An action's retry policy (flow_action.retry) */
+typedef struct FcRetryPolicy
+{
+	int			max_attempts;	/* calls in all, the first included */
+	double		initial_interval;	/* seconds before the first retry */
+	double		backoff_coefficient;	/* each wait is this times the one
+										 * before */
+	double		max_interval;	/* longest wait, seconds */
+} FcRetryPolicy;
+
 
 /* longest "timeout" of an action: 24 days (the timer counts int milliseconds) */
 #define FC_MAX_TIMEOUT_SECONDS (24 * SECS_PER_DAY)
@@ -38,13 +47,6 @@ extern int	fc_policy_timeout_ms(const Interval *timeout, const char *action,
  * action and "where" it is.
  */
 extern FcRetryPolicy *fc_policy_retry(Jsonb *retry, const char *action, const char *where);
-
-/*
- * Set a loading flow action's timeout_ms and retry from its columns (as
- * they were checked when saved).
- */
-extern void fc_policy_load(FcAction *a, Datum timeout, bool timeout_isnull,
-						   Datum retry, bool retry_isnull, int64 flow_id);
 
 /*
  * How long a run waits before the next attempt after "failures" failures

@@ -268,6 +268,23 @@ fc_flow_action_index(const FcFlow *flow, int64 action_id)
 	return -1;
 }
 
+/*
+ * Set a loading flow action's timeout_ms and retry from its columns (as
+ * they were checked when saved; action_policy.c decodes them).
+ */
+static void
+load_action_policy(FcAction *a, Datum timeout, bool timeout_isnull,
+				   Datum retry, bool retry_isnull, int64 flow_id)
+{
+	char	   *where = psprintf("action " INT64_FORMAT " of flow " INT64_FORMAT, a->id, flow_id);
+
+	a->timeout_ms = timeout_isnull ? 0 :
+		fc_policy_timeout_ms(DatumGetIntervalP(timeout), a->type->name, where);
+	a->retry = retry_isnull ? NULL :
+		fc_policy_retry(DatumGetJsonbP(retry), a->type->name, where);
+	pfree(where);
+}
+
 static FcFlow *
 load_flow(int64 flow_id, int32 version)
 {
@@ -397,7 +414,7 @@ load_flow(int64 flow_id, int32 version)
 			Datum		timeout = SPI_getbinval(tup, desc, 6, &timeout_isnull);
 			Datum		retry = SPI_getbinval(tup, desc, 7, &retry_isnull);
 
-			fc_policy_load(a, timeout, timeout_isnull, retry, retry_isnull, flow_id);
+			load_action_policy(a, timeout, timeout_isnull, retry, retry_isnull, flow_id);
 		}
 	}
 

@@ -14,6 +14,8 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "action_policy.h"
+
 /* ---- Flows and their action trees ---- */
 
 typedef enum FcActionKind
@@ -42,16 +44,6 @@ typedef struct FcActionType
 	char	   *run_signature;	/* user actions: as stored, may be dangling */
 	char	   *return_signature;
 } FcActionType;
-
-/* An action's retry policy (flow_action.retry; action_policy.c) */
-typedef struct FcRetryPolicy
-{
-	int			max_attempts;	/* calls in all, the first included */
-	double		initial_interval;	/* seconds before the first retry */
-	double		backoff_coefficient;	/* each wait is this times the one
-										 * before */
-	double		max_interval;	/* longest wait, seconds */
-} FcRetryPolicy;
 
 typedef struct FcAction
 {
