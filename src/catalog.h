@@ -15,6 +15,7 @@
 #ifndef FC_CATALOG_H
 #define FC_CATALOG_H
 
+#include "access/htup.h"
 #include "executor/spi.h"
 #include "utils/jsonb.h"
 
@@ -95,6 +96,15 @@ typedef struct FcQuery
  * connected to SPI.  Returns the SPI result code; rows are in SPI_tuptable.
  */
 extern int	fc_catalog_exec(FcQuery *q, Datum *values, const char *nulls, long tcount);
+
+/*
+ * A column of the row a C trigger on one of flowcontrol's tables is saving
+ * (by name; *isnull set).  For the triggers of definition.c and
+ * trigger_acl.c.
+ */
+struct TriggerData;
+extern Datum fc_catalog_trigger_column(struct TriggerData *td, HeapTuple tuple,
+									   const char *name, bool *isnull);
 
 /* ---- Enums, in the order of their SQL labels ---- */
 

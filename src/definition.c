@@ -234,22 +234,11 @@ flowcontrol__check_condition(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-Datum
-fc_definition_column(TriggerData *td, HeapTuple tuple, const char *name, bool *isnull)
-{
-	TupleDesc	desc = RelationGetDescr(td->tg_relation);
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "column \"%s\" not found", name);
-	return heap_getattr(tuple, attnum, desc, isnull);
-}
-
 static char *
 text_column(TriggerData *td, HeapTuple tuple, const char *name)
 {
 	bool		isnull;
-	Datum		d = fc_definition_column(td, tuple, name, &isnull);
+	Datum		d = fc_catalog_trigger_column(td, tuple, name, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
 }
@@ -258,7 +247,7 @@ static int64
 id_column(TriggerData *td, HeapTuple tuple, const char *name)
 {
 	bool		isnull;
-	Datum		d = fc_definition_column(td, tuple, name, &isnull);
+	Datum		d = fc_catalog_trigger_column(td, tuple, name, &isnull);
 
 	return isnull ? 0 : DatumGetInt64(d);
 }
@@ -281,8 +270,8 @@ column_is_new(TriggerData *td, HeapTuple tuple, const char *name)
 		return true;
 	att = TupleDescAttr(RelationGetDescr(td->tg_relation),
 						SPI_fnumber(RelationGetDescr(td->tg_relation), name) - 1);
-	old_value = fc_definition_column(td, td->tg_trigtuple, name, &old_null);
-	new_value = fc_definition_column(td, tuple, name, &new_null);
+	old_value = fc_catalog_trigger_column(td, td->tg_trigtuple, name, &old_null);
+	new_value = fc_catalog_trigger_column(td, tuple, name, &new_null);
 	if (old_null || new_null)
 		return old_null != new_null;
 	return !datumIsEqual(old_value, new_value, att->attbyval, att->attlen);
@@ -296,10 +285,10 @@ check_action_policy(TriggerData *td, HeapTuple tuple, const char *action,
 	bool		isnull;
 	Datum		d;
 
-	d = fc_definition_column(td, tuple, "timeout", &isnull);
+	d = fc_catalog_trigger_column(td, tuple, "timeout", &isnull);
 	if (!isnull && column_is_new(td, tuple, "timeout"))
 		(void) fc_policy_timeout_ms(DatumGetIntervalP(d), action, where);
-	d = fc_definition_column(td, tuple, "retry", &isnull);
+	d = fc_catalog_trigger_column(td, tuple, "retry", &isnull);
 	if (!isnull && column_is_new(td, tuple, "retry"))
 		(void) fc_policy_retry(DatumGetJsonbP(d), action, where);
 }
@@ -376,7 +365,7 @@ check_flow_action(TriggerData *td, HeapTuple tuple)
 		SPI_finish();
 	}
 
-	d = fc_definition_column(td, tuple, "config", &isnull);
+	d = fc_catalog_trigger_column(td, tuple, "config", &isnull);
 	if (!isnull && (column_is_new(td, tuple, "config") || column_is_new(td, tuple, "action")))
 	{
 		config = DatumGetJsonbP(d);
@@ -407,7 +396,7 @@ check_trigger(TriggerData *td, HeapTuple tuple)
 	SPI_finish();
 	fc_trigger_check_binding(td, tuple, name);
 
-	create_flow = DatumGetBool(fc_definition_column(td, tuple, "create_flow", &isnull));
+	create_flow = DatumGetBool(fc_catalog_trigger_column(td, tuple, "create_flow", &isnull));
 	if (create_flow && id_column(td, tuple, "flow_id") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -463,7 +452,7 @@ check_action_version(TriggerData *td, HeapTuple tuple)
 
 	if (flow_id == 0 || (current = current_version(flow_id)) == 0)
 		return tuple;			/* for the constraints to report */
-	d = fc_definition_column(td, tuple, "flow_version", &isnull);
+	d = fc_catalog_trigger_column(td, tuple, "flow_version", &isnull);
 	if (isnull)
 	{
 		int			attnum = SPI_fnumber(RelationGetDescr(td->tg_relation), "flow_version");
@@ -479,8 +468,8 @@ check_action_version(TriggerData *td, HeapTuple tuple)
 
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		int32		old_version = DatumGetInt32(fc_definition_column(td, td->tg_trigtuple,
-																	 "flow_version", &isnull));
+		int32		old_version = DatumGetInt32(fc_catalog_trigger_column(td, td->tg_trigtuple,
+																		  "flow_version", &isnull));
 
 		if (!isnull && old_version != version)
 			ereport(ERROR,
@@ -505,7 +494,7 @@ static void
 check_flow_version(TriggerData *td, HeapTuple tuple)
 {
 	bool		isnull;
-	Datum		d = fc_definition_column(td, tuple, "version", &isnull);
+	Datum		d = fc_catalog_trigger_column(td, tuple, "version", &isnull);
 
 	if (isnull || deploying)
 		return;
@@ -576,7 +565,7 @@ flowcontrol_check_definition(PG_FUNCTION_ARGS)
 		char	   *name = text_column(td, tuple, "name");
 
 		bool		isnull;
-		Datum		table = fc_definition_column(td, tuple, "object_table", &isnull);
+		Datum		table = fc_catalog_trigger_column(td, tuple, "object_table", &isnull);
 
 		check_flow_version(td, tuple);
 		if (column_is_new(td, tuple, "condition"))

@@ -11,7 +11,6 @@
 #ifndef FC_DEFINITION_H
 #define FC_DEFINITION_H
 
-#include "access/htup.h"
 #include "utils/jsonb.h"
 
 /* Is name a registered trigger name?  The caller is connected to SPI. */
@@ -29,13 +28,5 @@ extern void fc_definition_check_expression(const char *source, const char *what)
  */
 extern void fc_definition_check_action(const char *action, Jsonb *config,
 									   const char *where);
-
-/*
- * A column of the row a trigger on a definition table is saving (by name;
- * *isnull set).  For the C triggers of definition.c and trigger_acl.c.
- */
-struct TriggerData;
-extern Datum fc_definition_column(struct TriggerData *td, HeapTuple tuple,
-								  const char *name, bool *isnull);
 
 #endif							/* FC_DEFINITION_H */

@@ -44,7 +44,6 @@
 #include "utils/rel.h"
 
 #include "catalog.h"
-#include "definition.h"
 #include "flowcache.h"
 #include "trigger_acl.h"
 
@@ -225,7 +224,7 @@ fc_trigger_check_wait_config(TriggerData *td, int64 flow_id, Jsonb *config)
 	 */
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		Datum		d = fc_definition_column(td, td->tg_trigtuple, "config", &isnull);
+		Datum		d = fc_catalog_trigger_column(td, td->tg_trigtuple, "config", &isnull);
 
 		if (!isnull && config_trigger(DatumGetJsonbP(d)) == trigger_id &&
 			!column_changed(td, "flow_id"))
@@ -262,8 +261,8 @@ column_changed(TriggerData *td, const char *name)
 {
 	bool		oldnull;
 	bool		newnull;
-	Datum		o = fc_definition_column(td, td->tg_trigtuple, name, &oldnull);
-	Datum		n = fc_definition_column(td, td->tg_newtuple, name, &newnull);
+	Datum		o = fc_catalog_trigger_column(td, td->tg_trigtuple, name, &oldnull);
+	Datum		n = fc_catalog_trigger_column(td, td->tg_newtuple, name, &newnull);
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(td->tg_relation),
 										  SPI_fnumber(RelationGetDescr(td->tg_relation), name) - 1);
 
@@ -298,14 +297,14 @@ fc_trigger_check_binding(TriggerData *td, HeapTuple tuple, const char *name)
 		return;
 
 	check_admitted(name, user, "bind flows to");
-	d = fc_definition_column(td, tuple, "owner", &isnull);
+	d = fc_catalog_trigger_column(td, tuple, "owner", &isnull);
 	if (!isnull)
 	{
 		owner = DatumGetObjectId(d);
 		if (owner != user)
 			check_admitted(name, owner, "bind flows to");
 	}
-	d = fc_definition_column(td, tuple, "flow_id", &isnull);
+	d = fc_catalog_trigger_column(td, tuple, "flow_id", &isnull);
 	flow_id = isnull ? 0 : DatumGetInt64(d);
 	if (flow_id != 0)
 	{
