@@ -41,11 +41,11 @@
 
 #include "actions.h"
 #include "catalog.h"
+#include "clock.h"
 #include "compat.h"
 #include "engine.h"
 #include "expr.h"
 #include "flowcache.h"
-#include "flowcontrol.h"
 #include "runs.h"
 #include "trigger_acl.h"
 

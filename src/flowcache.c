@@ -45,8 +45,8 @@
 
 #include "action_policy.h"
 #include "catalog.h"
+#include "clock.h"
 #include "flowcache.h"
-#include "flowcontrol.h"
 
 
 /* ---------------------------------------------------------------------
@@ -527,6 +527,17 @@ fc_catalog_get_flow_version(int64 flow_id, int32 version)
 	entry = hash_search(flow_cache, &key, HASH_ENTER, NULL);
 	entry->flow = flow;
 	return flow;
+}
+
+TimestampTz
+fc_now_for_flow(int64 flow_id)
+{
+	FcFlow	   *flow;
+
+	if (!fc_clock_shifted())
+		return GetCurrentTransactionStartTimestamp();
+	flow = fc_catalog_get_flow(flow_id);
+	return fc_now(flow != NULL ? flow->owner : InvalidOid);
 }
 
 bool

@@ -103,6 +103,12 @@ extern int	fc_flow_action_index(const FcFlow *flow, int64 action_id);
 /* The registered action type of this name (cached), or NULL. */
 extern const FcActionType *fc_catalog_get_action_type(const char *name);
 
+/*
+ * fc_now() for the owner of a flow, which is looked up (the flow cache:
+ * caller is connected to SPI) only when the clock is moved.
+ */
+extern TimestampTz fc_now_for_flow(int64 flow_id);
+
 /* Is the flow active now (active_at set and not in the future)? */
 extern bool fc_flow_is_active(const FcFlow *flow);
 

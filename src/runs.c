@@ -61,7 +61,7 @@
 
 #include "catalog.h"
 #include "compat.h"
-#include "flowcontrol.h"
+#include "flowcache.h"
 #include "runs.h"
 #include "versions.h"
 

@@ -66,11 +66,11 @@
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
+#include "clock.h"
 #include "compat.h"
 #include "engine.h"
 #include "expr.h"
 #include "flowcache.h"
-#include "flowcontrol.h"
 #include "objects.h"
 #include "owner.h"
 #include "runs.h"

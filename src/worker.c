@@ -137,9 +137,9 @@
 #include "utils/wait_event.h"
 
 #include "catalog.h"
+#include "clock.h"
 #include "compat.h"
 #include "engine.h"
-#include "flowcontrol.h"
 #include "worker.h"
 #include "worker_int.h"
 

@@ -1,16 +1,19 @@
 /*-------------------------------------------------------------------------
  *
- * flowcontrol.h
- *	  Module-wide settings and the engine's clock.
+ * clock.h
+ *	  The engine's clock and the interval settings it reads (clock.c).
  *
  * Copyright (c) 2026, flowcontrol developers
  *
  *-------------------------------------------------------------------------
  */
-#ifndef FC_FLOWCONTROL_H
-#define FC_FLOWCONTROL_H
+#ifndef FC_CLOCK_H
+#define FC_CLOCK_H
 
 #include "datatype/timestamp.h"
+
+/* Define flowcontrol.time_offset and flowcontrol.retention; by _PG_init. */
+extern void fc_clock_define_settings(void);
 
 /* flowcontrol.time_offset, as set (parsed by its check hook) */
 extern PGDLLIMPORT char *fc_time_offset;
@@ -32,12 +35,6 @@ extern TimestampTz fc_now(Oid owner);
  */
 extern TimestampTz fc_now_moved(void);
 
-/*
- * fc_now() for the owner of a flow, which is looked up (fc_catalog_get_flow:
- * caller is connected to SPI) only when the clock is moved.
- */
-extern TimestampTz fc_now_for_flow(int64 flow_id);
-
 /* Whether this session's clock is moved (an offset is set and honoured). */
 extern bool fc_clock_shifted(void);
 
@@ -55,4 +52,4 @@ extern void fc_ignore_time_offset(void);
 extern PGDLLIMPORT char *fc_retention;
 extern bool fc_retention_cutoff(TimestampTz *cutoff);
 
-#endif							/* FC_FLOWCONTROL_H */
+#endif							/* FC_CLOCK_H */
