@@ -143,11 +143,11 @@ SELECT r.id FROM flowcontrol.flow f CROSS JOIN LATERAL
 	WHERE ($3 OR pg_catalog.pg_has_role($4, f.owner::pg_catalog.oid, 'MEMBER'))
 	ORDER BY r.id;
 EXPLAIN (COSTS OFF) EXECUTE cancel('t_obj'::regclass, '205000', true, 10);
-\echo '-- define_flow(replace): is an earlier version still in use (catalog.c), and _definition_deleting()'
+\echo '-- define_flow(replace): is an earlier version still in use (versions.c), and _definition_deleting()'
 PREPARE busy(bigint, int) AS
 SELECT 1 FROM flowcontrol.flow_run WHERE flow_id = $1 AND flow_version = $2 AND status <> 'done' LIMIT 1;
 EXPLAIN (COSTS OFF) EXECUTE busy(1, 1);
-\echo '-- limits (catalog.c counts with index scans of these indexes; the same in SQL):'
+\echo '-- limits (runs.c counts with index scans of these indexes; the same in SQL):'
 \echo '-- max_concurrent: runs of the flow not done'
 EXPLAIN (COSTS OFF) SELECT count(*) FROM flowcontrol.flow_run WHERE flow_id = 1 AND status <> 'done';
 \echo '-- max_concurrent_per_object: runs of the flow for the object not done'
@@ -156,7 +156,7 @@ EXPLAIN (COSTS OFF) SELECT count(*) FROM flowcontrol.flow_run
 \echo '-- max_per_object: the same, done ones included (the not-done and done-object indexes)'
 EXPLAIN (COSTS OFF) SELECT count(*) FROM flowcontrol.flow_run
 	WHERE flow_id = 1 AND object_table = 't_obj'::regclass AND object_id = '5' COLLATE "C" AND status = 'done';
-\echo '-- a run by id: lock, fetch, write (catalog.c), and the parent_run_id foreign key check'
+\echo '-- a run by id: lock, fetch, write (runs.c), and the parent_run_id foreign key check'
 PREPARE by_id(bigint) AS SELECT * FROM flowcontrol.flow_run WHERE id = $1 FOR NO KEY UPDATE;
 EXPLAIN (COSTS OFF) EXECUTE by_id(5);
 \echo '-- ON DELETE SET NULL of an action and of a parent run (the foreign keys)'

@@ -24,7 +24,7 @@
  * statement's rows share one flow_run insert state (relation, indexes,
  * executor state) kept in fire()'s fn_extra: it lives in the statement's
  * executor memory, and a memory context callback closes it when that
- * memory goes at ExecutorEnd (catalog.c).  So no executor hook is needed,
+ * memory goes at ExecutorEnd (runs.c).  So no executor hook is needed,
  * and statements that fire no flow trigger run no flowcontrol code.  The
  * other option the design was measured against, a statement-level trigger
  * with a transition table that creates the runs in one batch, was not
@@ -485,7 +485,7 @@ flowcontrol_trigger_flows(PG_FUNCTION_ARGS)
 /*
  * fire()'s memory for one statement, in its fn_extra (which lives as long
  * as the statement's trigger state): that no trigger of its name is active
- * before "until", and the statement's flow_run insert state (catalog.c).
+ * before "until", and the statement's flow_run insert state (runs.c).
  */
 typedef struct FcFireExtra
 {
