@@ -22,10 +22,17 @@
  * Filters have their own hash table.  No locks are taken beyond the
  * queries' own.
  *
- * Must not: write any table, read runs (runs.c), or hand out entries that
- * outlive the current transaction without copying them: a trigger list is
- * valid only until definitions change, and callers that run user code while
- * using it copy it first.
+ * It also answers the questions that need a cached flow's or trigger's
+ * owner: whether it is active now (fc_flow_is_active(),
+ * fc_trigger_is_active()) and what time it is for a flow's runs
+ * (fc_now_for_flow()), both through clock.c.
+ *
+ * Must not: write any table, read runs (runs.c), or call anything but
+ * catalog.c, clock.c and action_policy.c (which decodes an action's
+ * timeout and retry while its flow loads).  Callers must not keep an entry
+ * past the current transaction, and a trigger list is valid only until
+ * definitions change: callers that run user code while using it copy it
+ * first.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
