@@ -7,6 +7,8 @@ OBJS = \
 	src/catalog.o \
 	src/definition.o \
 	src/engine.o \
+	src/engine_continue.o \
+	src/engine_lifecycle.o \
 	src/owner.o \
 	src/actions.o \
 	src/expr_scan.o \

@@ -42,7 +42,7 @@
 #include "actions.h"
 #include "catalog.h"
 #include "compat.h"
-#include "engine.h"
+#include "engine_actions.h"
 #include "expr.h"
 #include "flowcontrol.h"
 #include "trigger_acl.h"
