@@ -11,6 +11,8 @@ OBJS = \
 	src/engine_lifecycle.o \
 	src/owner.o \
 	src/actions.o \
+	src/action_config.o \
+	src/action_user.o \
 	src/expr_scan.o \
 	src/expr_parse.o \
 	src/expr_eval.o \
