@@ -16,6 +16,8 @@ OBJS = \
 	src/expr_scan.o \
 	src/expr_parse.o \
 	src/expr_eval.o \
+	src/expr_value.o \
+	src/expr_filter.o \
 	src/triggers.o \
 	src/trigger_acl.o \
 	src/worker.o \
