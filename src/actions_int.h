@@ -11,7 +11,7 @@
 #ifndef FC_ACTIONS_INT_H
 #define FC_ACTIONS_INT_H
 
-#include "actions.h"
+#include "engine_actions.h"
 
 /*
  * A built-in action's config, decoded: kept in the cached flow's memory

@@ -16,7 +16,7 @@
 #ifndef FC_ENGINE_INT_H
 #define FC_ENGINE_INT_H
 
-#include "engine.h"
+#include "engine_actions.h"
 
 /*
  * The invariants of engine.c's header comment, asserted wherever the engine
