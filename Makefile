@@ -21,6 +21,8 @@ OBJS = \
 	src/triggers.o \
 	src/trigger_acl.o \
 	src/worker.o \
+	src/worker_shmem.o \
+	src/wakeup.o \
 	src/launcher.o \
 	src/action_policy.o \
 	src/timeout.o

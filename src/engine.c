@@ -90,7 +90,7 @@
 #include "flowcontrol.h"
 #include "owner.h"
 #include "timeout.h"
-#include "worker.h"
+#include "wakeup.h"
 
 /* Settings: limits of a run's state and log, in kB */
 int			fc_max_state_size = 16384;
@@ -634,7 +634,7 @@ action_failed(FcExec *exec, FcAction *a, bool returning, ErrorData *edata)
 								 a->type->name, a->id, run->attempt, retry->max_attempts,
 								 fc_policy_format_ms((delay + 999) / 1000), error),
 						false);
-		fc_worker_wake_at_commit(run->continue_after);
+		fc_wakeup_at_commit(run->continue_after);
 	}
 }
 
@@ -774,7 +774,7 @@ run_loop(FcExec *exec, int start, bool start_returning, bool start_with_continue
 				}
 				AssertRunWaiting(run);
 				if (run->has_continue_after)
-					fc_worker_wake_at_commit(run->continue_after);
+					fc_wakeup_at_commit(run->continue_after);
 				break;
 		}
 		break;

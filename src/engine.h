@@ -72,7 +72,7 @@ extern int	fc_engine_continue_runs(int max_runs);
  * without locks and each is locked (SKIP LOCKED) just before it executes,
  * so the call holds locks only on runs it executed or is executing.  When
  * more runnable runs than the one about to execute were found, it calls
- * fc_worker_share_work() once.
+ * fc_wakeup_share_work() once.
  */
 typedef struct FcContinueLimits
 {

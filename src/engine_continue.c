@@ -34,7 +34,7 @@
 #include "engine.h"
 #include "engine_int.h"
 #include "flowcontrol.h"
-#include "worker.h"
+#include "wakeup.h"
 
 int64		fc_engine_current_run = 0;
 
@@ -245,7 +245,7 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 			/* more runs are due than this one: let an idle worker share them */
 			if (!shared && i + 1 < n)
 			{
-				fc_worker_share_work();
+				fc_wakeup_share_work();
 				shared = true;
 			}
 			ca.run = runs[i];

@@ -42,7 +42,7 @@
 #include "engine.h"
 #include "engine_int.h"
 #include "flowcontrol.h"
-#include "worker.h"
+#include "wakeup.h"
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */
 #define FC_LOCKTAG_FIELD4 0x4643
@@ -245,7 +245,7 @@ fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
 
 	run = fc_catalog_insert_run(flow_id, object_table, object_id, state,
 								parent_run_id, trigger_id, flow->version);
-	fc_worker_wake_at_commit(0);
+	fc_wakeup_at_commit(0);
 	return run;
 }
 
@@ -391,7 +391,7 @@ fc_engine_reset(int64 run_id, int64 action_id, int64 trigger_id, Jsonb *state,
 	fc_catalog_write_run(run);
 	if (old_version != run->flow_version)
 		fc_engine_release_version(run->flow_id, old_version);
-	fc_worker_wake_at_commit(0);
+	fc_wakeup_at_commit(0);
 	return run;
 }
 
@@ -446,7 +446,7 @@ fc_engine_resume(int64 run_id)
 		else
 			run->status = FC_STATUS_PENDING;
 		fc_catalog_write_run(run);
-		fc_worker_wake_at_commit(run->has_continue_after ? run->continue_after : 0);
+		fc_wakeup_at_commit(run->has_continue_after ? run->continue_after : 0);
 	}
 	return run;
 }

@@ -29,21 +29,6 @@ extern void fc_worker_define_settings(void);
  */
 extern void fc_worker_register(void);
 
-/*
- * Ask for the workers to be woken when the current transaction commits,
- * because it made a run runnable at or before wake_at (0 = now).  Never
- * raises an error; a no-op without shared memory (library not preloaded)
- * and inside the workers themselves.
- */
-extern void fc_worker_wake_at_commit(TimestampTz wake_at);
-
-/*
- * Called by a worker's unit of work that found more runnable runs than the
- * one it is about to execute: wakes one idle peer at once, so that the
- * others need not wait for a slow run.  A no-op outside the workers.
- */
-extern void fc_worker_share_work(void);
-
 /* Entry points of the processes, named in their BackgroundWorker entries. */
 extern PGDLLEXPORT void fc_worker_launcher_main(Datum main_arg);
 extern PGDLLEXPORT void fc_worker_main(Datum main_arg);
