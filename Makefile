@@ -3,6 +3,7 @@
 MODULE_big = flowcontrol
 OBJS = \
 	src/flowcontrol.o \
+	src/clock.o \
 	src/api.o \
 	src/catalog.o \
 	src/definition.o \

@@ -46,10 +46,10 @@
 #include "actions.h"
 #include "actions_int.h"
 #include "catalog.h"
+#include "clock.h"
 #include "compat.h"
 #include "engine_actions.h"
 #include "expr.h"
-#include "flowcontrol.h"
 #include "trigger_acl.h"
 
 /* ---------------------------------------------------------------------

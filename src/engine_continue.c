@@ -31,9 +31,9 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "clock.h"
 #include "engine.h"
 #include "engine_int.h"
-#include "flowcontrol.h"
 #include "wakeup.h"
 
 int64		fc_engine_current_run = 0;

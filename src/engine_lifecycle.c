@@ -39,9 +39,9 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "clock.h"
 #include "engine.h"
 #include "engine_int.h"
-#include "flowcontrol.h"
 #include "wakeup.h"
 
 /* lock tag field4 for flowcontrol's advisory locks (user ones use 1 and 2) */

@@ -66,10 +66,10 @@
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
+#include "clock.h"
 #include "compat.h"
 #include "engine.h"
 #include "expr.h"
-#include "flowcontrol.h"
 #include "owner.h"
 #include "trigger_acl.h"
 #include "wakeup.h"

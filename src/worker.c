@@ -125,11 +125,11 @@
 #include "utils/wait_event.h"
 
 #include "catalog.h"
+#include "clock.h"
 #include "compat.h"
 #include "engine.h"
-#include "flowcontrol.h"
-#include "worker.h"
 #include "wakeup.h"
+#include "worker.h"
 #include "worker_int.h"
 
 /* set by fc_worker_main; read by slot_release and by wakeup.c */
