@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "worker.h"
+#include "worker_shmem.h"
 
 PG_MODULE_MAGIC;
 

@@ -72,6 +72,7 @@
 #include "compat.h"
 #include "worker.h"
 #include "worker_int.h"
+#include "worker_shmem.h"
 
 /* The launcher's own view of a worker place. */
 typedef struct FcLauncherSlot

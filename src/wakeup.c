@@ -81,6 +81,7 @@
 #include "compat.h"
 #include "wakeup.h"
 #include "worker_int.h"
+#include "worker_shmem.h"
 
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 

@@ -30,4 +30,15 @@ extern void fc_wakeup_at_commit(TimestampTz wake_at);
  */
 extern void fc_wakeup_share_work(void);
 
+/* For the worker's own files: */
+
+/* Install the ProcessUtility hook (fc_worker_register, at preload time). */
+extern void fc_wakeup_install_utility_hook(void);
+
+/*
+ * Whether the extension is installed in this database, read from
+ * pg_extension with the transaction's catalog snapshot.
+ */
+extern bool fc_worker_extension_installed(void);
+
 #endif							/* FC_WAKEUP_H */

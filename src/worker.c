@@ -10,9 +10,9 @@
  * database named in flowcontrol.database, max_workers of them that stay
  * connected to it; with '*' or a list, a pool of at most max_workers, each
  * sent to a database with due work (worker_int.h has the shared state).
- * This file holds the worker process: its slot, its loop and its unit of
- * work.  The settings, the shared memory, the registration and the status
- * view are in worker_shmem.c; the commit-time wake-ups and the utility
+ * This file holds the registration and the worker process: its slot, its
+ * loop and its unit of work.  The settings, the shared memory and the
+ * status view are in worker_shmem.c; the commit-time wake-ups and the utility
  * hook in wakeup.c; the launcher in launcher.c.  The locking rules and
  * invariants below hold for all four.
  *
@@ -131,10 +131,7 @@
 #include "wakeup.h"
 #include "worker.h"
 #include "worker_int.h"
-
-/* set by fc_worker_main; read by slot_release and by wakeup.c */
-bool		fc_am_worker = false;
-FcWorkerSlot *fc_my_slot = NULL;
+#include "worker_shmem.h"
 
 /* the next_wakeup this worker published last: a lower one is a wake-up */
 static TimestampTz published_wakeup = DT_NOEND;
@@ -155,6 +152,29 @@ static char db_name[NAMEDATALEN];
 static int64 behind_runs[FC_BEHIND_MAX];
 static int	nbehind = 0;
 static bool behind_turn = false;
+
+/* ---------------------------------------------------------------------
+ * Registration
+ * ---------------------------------------------------------------------
+ */
+void
+fc_worker_register(void)
+{
+	BackgroundWorker bgw;
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	fc_worker_shmem_install_hooks();
+	fc_wakeup_install_utility_hook();
+
+	if (fc_max_workers == 0)
+		return;
+	fc_worker_fill_bgw(&bgw, "fc_worker_launcher_main", "flowcontrol launcher");
+	strlcpy(bgw.bgw_name, "flowcontrol launcher", BGW_MAXLEN);
+	bgw.bgw_restart_time = 10;
+	RegisterBackgroundWorker(&bgw);
+}
 
 /* ---------------------------------------------------------------------
  * The worker's slot

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * worker_int.h
- *	  The pool's constants and shared memory, shared by the files of the
- *	  background worker only (worker.c, worker_shmem.c, wakeup.c,
- *	  launcher.c).
+ *	  The pool's constants and the types of its shared memory, shared by
+ *	  the files of the background worker only (worker.c, worker_shmem.c,
+ *	  wakeup.c, launcher.c).
  *
  * Locking rules are those of worker.c's header comment: one LWLock
  * protects every field of FcWorkerShared.  This header includes no other
@@ -155,27 +155,5 @@ typedef struct FcWorkerShared
 	FcDatabaseSlot databases[FC_MAX_DATABASES];
 	FcWorkerSlot workers[FLEXIBLE_ARRAY_MEMBER];
 } FcWorkerShared;
-
-/* worker_shmem.c: the shared state, NULL without preloading */
-extern FcWorkerShared *fc_shared;
-/* the calling process's slot, once claimed (worker.c) */
-extern FcWorkerSlot *fc_my_slot;
-/* whether this process is a flowcontrol worker (not the launcher) */
-extern bool fc_am_worker;
-
-/* worker_shmem.c */
-extern FcDatabaseSlot *fc_worker_db_slot(Oid dboid);
-extern bool fc_worker_db_register(Oid dboid, TimestampTz due_at, bool bump);
-extern void fc_worker_fill_bgw(BackgroundWorker *bgw, const char *function,
-							   const char *type);
-extern FcDatabaseMode fc_worker_database_mode(const char *value);
-extern bool fc_worker_database_listed(const char *datname);
-
-/* worker.c */
-extern bool fc_worker_slot_claim(FcWorkerSlot *slot);
-
-/* wakeup.c */
-extern bool fc_worker_extension_installed(void);
-extern void fc_wakeup_install_utility_hook(void);
 
 #endif							/* FC_WORKER_INT_H */

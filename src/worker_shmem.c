@@ -1,19 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * worker_shmem.c
- *	  The background worker's settings, shared memory, registration, and
- *	  the status view flowcontrol.workers.
+ *	  The background worker's settings, shared memory and slots, and the
+ *	  status view flowcontrol.workers.
  *
  * The shared state (FcWorkerShared, worker_int.h) is one struct in the
  * main shared memory segment, requested and initialised by the hooks
- * installed here at preload time, with one LWLock of the tranche
+ * installed at preload time (fc_worker_register), with one LWLock of the tranche
  * "flowcontrol workers".  The locking rules and invariants are those of
  * worker.c's header comment.  The database slots are the pool's memory of
  * where work is due; this file finds and registers them, and never decides
  * where a worker goes (that is launcher.c).
  *
  * This file must not read or write flowcontrol's tables, and must not
- * call into the engine.
+ * call into the engine, the worker process or the wake-ups: they call it.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
@@ -63,8 +63,8 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
-#include "worker.h"
 #include "worker_int.h"
+#include "worker_shmem.h"
 
 /* settings */
 bool		fc_enabled = true;
@@ -92,6 +92,8 @@ StaticAssertDecl(lengthof(fc_state_names) == FC_WS_LEAVING + 1,
 				 "fc_state_names must have an entry for every FcWorkerState");
 
 FcWorkerShared *fc_shared = NULL;
+FcWorkerSlot *fc_my_slot = NULL;
+bool		fc_am_worker = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -356,25 +358,12 @@ fc_worker_fill_bgw(BackgroundWorker *bgw, const char *function, const char *type
 }
 
 void
-fc_worker_register(void)
+fc_worker_shmem_install_hooks(void)
 {
-	BackgroundWorker bgw;
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = worker_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = worker_shmem_startup;
-	fc_wakeup_install_utility_hook();
-
-	if (fc_max_workers == 0)
-		return;
-	fc_worker_fill_bgw(&bgw, "fc_worker_launcher_main", "flowcontrol launcher");
-	strlcpy(bgw.bgw_name, "flowcontrol launcher", BGW_MAXLEN);
-	bgw.bgw_restart_time = 10;
-	RegisterBackgroundWorker(&bgw);
 }
 
 /* ---------------------------------------------------------------------
