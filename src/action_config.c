@@ -9,8 +9,9 @@
  * to be an object.  Errors name the key and where the action is.
  *
  * This file owns the keys each built-in action accepts.  It must not
- * execute anything: it parses expressions (to check their syntax) but
- * never evaluates them, and reads no table.
+ * execute anything: it parses expressions (to check their syntax and
+ * filter names) but never evaluates them, and reads flowcontrol's tables
+ * only to look up an action type or a registered filter (catalog.c).
  *
  * Copyright (c) 2026, flowcontrol developers
  *
