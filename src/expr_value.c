@@ -8,8 +8,8 @@
  * numeric, strings str, arrays list and objects dict.  Comparisons that
  * Python would refuse with a TypeError are false.  This file owns those
  * rules (truthiness, str(), ==, ordering, "in", "is"); it must not
- * evaluate expressions or filters, allocate beyond the value it returns,
- * or raise errors for odd input.
+ * evaluate expressions or filters, and a comparison of any two values is
+ * an answer, never an error (only can't-happen states elog).
  *
  * Copyright (c) 2026, flowcontrol developers
  *
