@@ -188,7 +188,9 @@ static bool
 launcher_start_worker(FcLauncherSlot *ls, int i, Oid dboid)
 {
 	BackgroundWorker bgw;
+	MemoryContext oldcxt;
 	bool		dropping;
+	bool		registered;
 
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	Assert(fc_shared->workers[i].pid == 0);
@@ -209,13 +211,27 @@ launcher_start_worker(FcLauncherSlot *ls, int i, Oid dboid)
 	bgw.bgw_restart_time = BGW_NEVER_RESTART;
 	bgw.bgw_main_arg = Int32GetDatum(i);
 	bgw.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&bgw, &ls->handle))
+
+	/*
+	 * The handle is palloc'd in the current context, and the launcher's pass
+	 * runs in a context reset after each pass: keep it in TopMemoryContext,
+	 * where it lives until launcher_reap frees it.  (Left in the pass's
+	 * context, its memory was reused by the next pass, and
+	 * GetBackgroundWorkerPid() read another worker's or no slot: running
+	 * workers were taken for stopped, and for failing.)
+	 */
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&bgw, &ls->handle);
+	MemoryContextSwitchTo(oldcxt);
+	if (!registered)
 	{
 		ls->handle = NULL;
 		return false;
 	}
 	ls->database = dboid;
 	ls->started = GetCurrentTimestamp();
+	elog(DEBUG1, "flowcontrol launcher: started a worker in place %d for database %u",
+		 i + 1, dboid);
 	return true;
 }
 
@@ -270,6 +286,7 @@ launcher_reap(FcLauncherSlot *slots, TimestampTz now)
 			continue;
 		pfree(ls->handle);
 		ls->handle = NULL;
+		elog(DEBUG1, "flowcontrol launcher: the worker in place %d stopped", i + 1);
 		LWLockAcquire(fc_shared->lock, LW_SHARED);
 		clean = fc_shared->workers[i].clean_exit;
 		LWLockRelease(fc_shared->lock);
@@ -557,6 +574,7 @@ ask_to_leave(FcPoolView *v, int i)
 	LWLockRelease(fc_shared->lock);
 	v->workers[i].leave = true;
 	v->leaving++;
+	elog(DEBUG1, "flowcontrol launcher: asked the worker in place %d to leave", i + 1);
 	if (latch != NULL)
 		SetLatch(latch);
 }
@@ -701,19 +719,6 @@ pool_assign(FcLauncherSlot *slots, TimestampTz now, Oid dropping)
 			break;
 	}
 
-	/*
-	 * A place whose worker is leaving, being started or gone but not reaped
-	 * yet: look again soon rather than count on the postmaster's notice
-	 * (bgw_notify_pid), which on PostgreSQL 18 and 19 was seen not to wake
-	 * us in time.
-	 */
-	for (i = 0; i < v->nworkers; i++)
-	{
-		if (v->busy[i] && v->workers[i].pid == 0)
-			sleep_ms = Min(sleep_ms, FC_LAUNCHER_RECHECK_MS);
-		else if (v->busy[i] && v->workers[i].leave)
-			sleep_ms = Min(sleep_ms, 5 * FC_LAUNCHER_RECHECK_MS);
-	}
 	return sleep_ms;
 }
 

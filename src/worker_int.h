@@ -69,10 +69,6 @@
  * asked to leave for another database */
 #define FC_TURN_MS				500
 
-/* launcher.c: how soon the launcher looks again while a place changes
- * hands (a worker asked to leave has not exited yet) */
-#define FC_LAUNCHER_RECHECK_MS	10
-
 /* worker_shmem.c: the LWLock tranche of FcWorkerShared.lock */
 #define FC_LWLOCK_TRANCHE		"flowcontrol workers"
 

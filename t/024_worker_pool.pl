@@ -186,9 +186,6 @@ SELECT flowcontrol.define_flow('{"name": "three", "active": true,
 				{"action": "LogStep", "config": {"step": "c"}}]}')});
 $node->safe_psql('db1', qq{
 SELECT count(flowcontrol.create_flowrun($backlog)) FROM generate_series(1, 20000)});
-# On PostgreSQL 18 and 19 the second worker does not join and runs in the
-# other databases wait for the launcher's poll (issue 17 stays open for
-# it): known failures, reported as TODO there, not hidden.
 my $both = 0;
 for (1 .. 100)
 {
@@ -197,12 +194,7 @@ SELECT count(*) = 2 FROM flowcontrol.workers WHERE database = 'db1'}) eq 't';
 	last if $both;
 	Time::HiRes::usleep(100_000);
 }
-TODO:
-{
-	local $TODO = 'on PostgreSQL 18 and later a backlog gets no second worker'
-	  if $node->pg_version >= 18;
-	ok($both, 'a backlog gets both workers of the pool');
-}
+ok($both, 'a backlog gets both workers of the pool');
 my @delays;
 for my $i (1 .. 10)
 {
@@ -218,14 +210,8 @@ cmp_ok(scalar(@delays), '>=', 4, 'several runs were measured while the backlog w
 my @sorted = sort { $a <=> $b } @delays;
 my $median = @sorted % 2 ? $sorted[$#sorted / 2]
   : ($sorted[@sorted / 2 - 1] + $sorted[@sorted / 2]) / 2;
-TODO:
-{
-	# on 18 and 19 the runs elsewhere wait for the launcher's poll instead
-	local $TODO = 'on PostgreSQL 18 and later the launcher reacts at its poll'
-	  if $node->pg_version >= 18;
-	cmp_ok($median, '<=', 100, "the median delay ($median ms) is within 100 ms");
-	cmp_ok($sorted[-1], '<=', 1000, "the longest delay ($sorted[-1] ms) is within 1 s, even on a loaded machine");
-}
+cmp_ok($median, '<=', 100, "the median delay ($median ms) is within 100 ms");
+cmp_ok($sorted[-1], '<=', 1000, "the longest delay ($sorted[-1] ms) is within 1 s, even on a loaded machine");
 $node->poll_query_until('db1', 'SELECT NOT EXISTS (SELECT FROM flowcontrol.runnable_runs)', 't')
   or die 'backlog not drained';
 is($node->safe_psql('db1', 'SELECT count(*), count(DISTINCT run_id) FROM exec_log'),
