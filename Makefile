@@ -13,14 +13,22 @@ OBJS = \
 	src/definition.o \
 	src/registry.o \
 	src/engine.o \
+	src/engine_continue.o \
+	src/engine_lifecycle.o \
 	src/owner.o \
 	src/actions.o \
+	src/action_config.o \
+	src/action_user.o \
 	src/expr_scan.o \
 	src/expr_parse.o \
 	src/expr_eval.o \
+	src/expr_value.o \
+	src/expr_filter.o \
 	src/triggers.o \
 	src/trigger_acl.o \
 	src/worker.o \
+	src/worker_shmem.o \
+	src/wakeup.o \
 	src/launcher.o \
 	src/action_policy.o \
 	src/timeout.o

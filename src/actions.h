@@ -14,7 +14,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "engine.h"
+#include "engine_actions.h"
 
 /*
  * Validate an action's config when it is saved: for a built-in action, its

@@ -7,7 +7,7 @@
  * The other catalog rooms build on this one: runs.h (the run row),
  * versions.h (flow versions), flowcache.h (cached definitions); objects.h
  * (object tables, read as the current user) does without it.
- * src/README.catalog.md draws who may call whom.
+ * src/README.md draws who may call whom.
  *
  * Copyright (c) 2026, flowcontrol developers
  *

@@ -3,6 +3,9 @@
  * engine.h
  *	  Executing flow runs: the directive loop, limits, life-cycle changes.
  *
+ * The part of this interface that the built-in actions may use is in
+ * engine_actions.h, which this file includes.
+ *
  * Copyright (c) 2026, flowcontrol developers
  *
  *-------------------------------------------------------------------------
@@ -13,27 +16,7 @@
 #include "catalog.h"
 #include "flowcache.h"
 #include "runs.h"
-
-#define FC_DEFAULT_MAX_HOT_LOOP 1000
-
-/* One execution of a run, as the built-in actions see it. */
-typedef struct FcExec
-{
-	FcRun	   *run;			/* in exec_cxt; state replaced as actions run */
-	FcFlow	   *flow;
-	Jsonb	   *object;			/* the object row, or NULL */
-	Jsonb	   *context;		/* cached get_context(), or NULL when stale */
-	Jsonb	   *context_state;	/* the state the cached context was built from */
-	int			max_hot_loop;
-	int		   *counts;			/* run, return hook calls per action index */
-	int			current;		/* action index being executed */
-	bool		returning;		/* running the return hook */
-	FcRunOutcome finish_outcome;	/* set by cancel/abort/... during
-									 * execution */
-	char	   *finish_message;
-	MemoryContext exec_cxt;
-	struct FcExec *outer;		/* enclosing execution in this backend */
-} FcExec;
+#include "engine_actions.h"
 
 /* Size limits of a run's state and log, in kB (flowcontrol.max_*_size) */
 extern PGDLLIMPORT int fc_max_state_size;
@@ -45,63 +28,11 @@ extern void fc_engine_define_settings(void);
 /* Raise PROGRAM_LIMIT_EXCEEDED for a state larger than max_state_size. */
 extern void fc_engine_check_state_size(Jsonb *state);
 
-/*
- * Replace the executing run's state with a copy of state in exec_cxt, or
- * its log with base (NULL: the current log) plus message; the superseded
- * copy (and the cached context) is freed, so memory stays proportional to
- * the size of state and log, not to the number of steps.  Raise
- * PROGRAM_LIMIT_EXCEEDED beyond max_state_size, or, with check_limit,
- * beyond max_log_size; the run is then unchanged.
- */
-extern void fc_exec_set_state(FcExec *exec, Jsonb *state);
-extern void fc_exec_set_log(FcExec *exec, const char *base, const char *message,
-							bool check_limit);
-
 /* get_context(): the run state plus "object" and "obj". */
 extern Jsonb *fc_engine_context(Jsonb *state, Jsonb *object);
 
-/* The cached context of the current execution step. */
-extern Jsonb *fc_exec_context(FcExec *exec);
-
-/* Append a line to a log string (empty messages ignored); returns the new log. */
-extern char *fc_log_append(const char *log, const char *message);
-
 /* A log entry: each line of message prefixed with "at" in UTC (see engine.c). */
 extern char *fc_log_line(const char *message, TimestampTz at);
-
-/* Flags of fc_engine_create_run() */
-#define FC_CREATE_CHECK_VISIBLE	0x01	/* the caller must be able to see the
-										 * flow */
-#define FC_CREATE_OBJECT_LOCKED	0x02	/* the caller holds the object row's
-										 * lock and took object_id from the
-										 * row */
-#define FC_CREATE_OBJECT_ADMITTED	0x04	/* the object's table was chosen
-											 * by the owner: a table trigger
-											 * of a name the flow is bound to
-											 * fired for its row */
-#define FC_CREATE_SKIP_UNADMITTED	0x08	/* an object the owner did not
-											 * choose gives NULL instead of an
-											 * error */
-
-/*
- * Create a run, honouring activity, object table, limits and the trigger's
- * reset_to_action (reset_action_id: the trigger's reset_to_action_id as the
- * caller knows it, 0 for none, -1 to look it up).  Returns NULL when no run is created (not an error).
- * Per-object limits serialize on the object row (locked FOR NO KEY UPDATE
- * unless FC_CREATE_OBJECT_LOCKED), the flow-wide limit on an advisory lock
- * of the flow.  Caller is connected to SPI.
- */
-extern FcRun *fc_engine_create_run(int64 flow_id, Oid object_table, const char *object_id,
-								   Jsonb *state, int64 parent_run_id, int64 trigger_id,
-								   int64 reset_action_id, int flags);
-
-/*
- * Execute a run that the caller has locked (or just created).  Writes the
- * run row once when execution stops and returns the run as written, or the
- * run unchanged when it was not due.  Raises the engine's errors for
- * broken waiting runs.  Caller is connected to SPI.
- */
-extern FcRun *fc_engine_execute_locked(FcRun *run, int max_hot_loop);
 
 /* Lock and execute a run by id; NULL with a WARNING when not executable. */
 extern FcRun *fc_engine_execute(int64 run_id, int max_hot_loop, bool check_visible);
@@ -143,7 +74,7 @@ extern int	fc_engine_continue_runs(int max_runs);
  * without locks and each is locked (SKIP LOCKED) just before it executes,
  * so the call holds locks only on runs it executed or is executing.  When
  * more runnable runs than the one about to execute were found, it calls
- * fc_worker_share_work() once.
+ * fc_wakeup_share_work() once.
  */
 typedef struct FcContinueLimits
 {

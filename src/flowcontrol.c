@@ -1,15 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * flowcontrol.c
- *	  Module entry point: the module magic and _PG_init.
+ *	  Module entry point: _PG_init.
  *
  * The extension works without shared_preload_libraries; only the
  * background worker needs preloading.  _PG_init therefore defines the
- * settings every session can see (each subsystem defines its own) and
- * leaves worker registration to fc_worker_register(), which acts only
- * while shared libraries are being preloaded.  This file is the top of
- * the module: it calls every subsystem's start-up and nothing calls into
- * it.
+ * settings every session can see and leaves worker registration to
+ * fc_worker_register(), which acts only while shared libraries are being
+ * preloaded.
+ *
+ * This file is the top of the module: it calls each subsystem's set-up
+ * and nothing calls into it.  The engine's clock, which used to live here,
+ * is clock.c.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
@@ -24,6 +26,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "worker.h"
+#include "worker_shmem.h"
 
 PG_MODULE_MAGIC;
 

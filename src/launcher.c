@@ -22,7 +22,7 @@
  *   slot in shared memory with work due now, so that a worker visits it
  *   once; that worker forgets the database again if the extension is not
  *   installed there.  Later, CREATE EXTENSION registers its database when
- *   it commits (worker.c), and wakes the launcher.
+ *   it commits (wakeup.c), and wakes the launcher.
  * - Where work is: a database's slot holds due_at, the earliest time work
  *   is known due there while no worker serves it.  Committing backends
  *   record it ("runs became runnable") and wake the launcher; a worker
@@ -72,14 +72,7 @@
 #include "compat.h"
 #include "worker.h"
 #include "worker_int.h"
-
-/* a worker that exits sooner than this after its start counts as failing */
-#define FC_WORKER_MIN_LIFE_MS	10000
-/* restart delay after the first failure; doubles up to the maximum */
-#define FC_RESTART_DELAY_MS		1000
-#define FC_RESTART_DELAY_MAX_MS 60000
-/* the pool: a worker's turn in a database before it may be asked to leave */
-#define FC_TURN_MS				500
+#include "worker_shmem.h"
 
 /* The launcher's own view of a worker place. */
 typedef struct FcLauncherSlot

@@ -75,7 +75,7 @@
 #include "owner.h"
 #include "runs.h"
 #include "trigger_acl.h"
-#include "worker.h"
+#include "wakeup.h"
 
 /* What is being fired. */
 typedef struct FcFiring
@@ -400,7 +400,7 @@ fire_triggers(FcFiring *f, FcTriggerList *cached)
 					run->has_continue_after = true;
 					run->continue_after = fc_now_for_flow(run->flow_id);
 					fc_catalog_write_run(run);
-					fc_worker_wake_at_commit(0);
+					fc_wakeup_at_commit(0);
 				}
 				if (run != NULL)
 					result = lappend(result, run);

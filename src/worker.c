@@ -10,8 +10,11 @@
  * database named in flowcontrol.database, max_workers of them that stay
  * connected to it; with '*' or a list, a pool of at most max_workers, each
  * sent to a database with due work (worker_int.h has the shared state).
- * This file holds the shared memory, the commit-time wake-ups, the utility
- * hook, the worker process and the status view.
+ * This file holds the registration and the worker process: its slot, its
+ * loop and its unit of work.  The settings, the shared memory and the
+ * status view are in worker_shmem.c; the commit-time wake-ups and the utility
+ * hook in wakeup.c; the launcher in launcher.c.  The locking rules and
+ * invariants below hold for all four.
  *
  * A pool worker serves one database for its whole life.  It leaves (exits
  * cleanly, FcWorkerSlot.clean_exit) when the launcher asks it to
@@ -29,7 +32,7 @@
  * followed by a query for the earliest future continue_after; the worker
  * then sleeps until that time, at most flowcontrol.poll_interval ms, or
  * until its latch is set.  A unit that takes a run with more due behind it
- * wakes an idle peer at once (fc_worker_share_work), so a slow run delays
+ * wakes an idle peer at once (fc_wakeup_share_work), so a slow run delays
  * only the runs its own unit executed before it.  An ERROR that
  * escapes a unit of work is caught at the top of the loop (sigsetjmp, as
  * in the autovacuum launcher): logged, counted, and followed by a pause
@@ -40,19 +43,11 @@
  * the run errored: the unit rolls back and its runs are executed again,
  * the one whose execution failed after the others and alone (put_behind).
  *
- * Wake-ups: the engine calls fc_worker_wake_at_commit() when it creates,
- * resets or resumes a run (due now) or suspends one with a continue_after.
- * The backend remembers the earliest time; an XACT_EVENT_COMMIT callback
- * (after the commit is visible) compares it with the workers' planned
- * wake-ups in shared memory and sets the latch of one worker of its
- * database when none plans to look at or before that time.  In the pool,
- * when its database has no worker (or only workers asked to leave), it
- * records the time in the database's slot (due_at) and sets the launcher's
- * latch if the launcher plans to look later.  CREATE EXTENSION (any: it may
- * install flowcontrol by CASCADE) makes the backend check at PRE_COMMIT
- * whether flowcontrol is now installed in a database the pool serves, and
- * register the database at commit.  Aborted transactions wake nobody.
- *
+ * Wake-ups: committing backends wake the workers when runs become
+ * runnable (wakeup.c); a worker publishes in its slot when it will look
+ * for work next (next_wakeup), so that committers wake it only when it
+ * would look too late.
+
  * Transaction boundaries: each unit of work is one transaction
  * (StartTransactionCommand ... CommitTransactionCommand); each run inside
  * it executes in its own subtransaction (the engine's), so one run's
@@ -81,13 +76,6 @@
  * no worker that was not asked to leave serves the database: a worker
  * arriving sets it to DT_NOEND before its first snapshot; a worker marked
  * as leaving is skipped by committers, who then write due_at themselves.
- *
- * DROP DATABASE: PostgreSQL 15 does not terminate background workers
- * connected to a database being dropped (it waits 5 s and fails), so a
- * ProcessUtility hook, run by the dropping backend, sends SIGTERM to the
- * workers of that database and keeps the launcher from starting new ones
- * there until the dropping transaction ends; if it commits, the pool
- * forgets the database.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
@@ -140,50 +128,15 @@
 #include "clock.h"
 #include "compat.h"
 #include "engine.h"
+#include "wakeup.h"
 #include "worker.h"
 #include "worker_int.h"
-
-/* pause after an ERROR escaped a unit of work; doubles while errors repeat */
-#define FC_ERROR_PAUSE_MS		1000
-#define FC_ERROR_PAUSE_MAX_MS	60000
-#define FC_LWLOCK_TRANCHE		"flowcontrol workers"
-
-/* settings */
-bool		fc_enabled = true;
-char	   *fc_database = NULL;
-char	   *fc_role = NULL;
-int			fc_max_workers = 1;
-int			fc_poll_interval = 10000;
-int			fc_batch_size = 1000;
-
-static const char *const fc_state_names[] = {
-	"starting",
-	"idle",
-	"running",
-	"disabled",
-	"waiting for extension",
-	"waiting for database",
-	"waiting for role",
-	"paused for DROP DATABASE",
-	"pausing after error",
-	"waiting for a background worker slot",
-	"leaving"
-};
-
-StaticAssertDecl(lengthof(fc_state_names) == FC_WS_LEAVING + 1,
-				 "fc_state_names must have an entry for every FcWorkerState");
-
-FcWorkerShared *fc_shared = NULL;
-FcWorkerSlot *fc_my_slot = NULL;
-static bool am_worker = false;
+#include "worker_shmem.h"
 
 /* the next_wakeup this worker published last: a lower one is a wake-up */
 static TimestampTz published_wakeup = DT_NOEND;
 
 /* the worker's sweep over a backlog: see worker_unit() */
-#define FC_SWEEP_UNITS 10
-/* a unit of work: up to batch_size runs, starting none after this time */
-#define FC_UNIT_TIME_MS 100
 static int64 sweep_cursor = 0;
 static int	sweep_units = 0;
 
@@ -196,214 +149,37 @@ static char db_name[NAMEDATALEN];
  * that neither a run that keeps failing nor the operator's cancel of a
  * slow one holds up the runs behind it.  Oldest first; worker-local.
  */
-#define FC_BEHIND_MAX 8
 static int64 behind_runs[FC_BEHIND_MAX];
 static int	nbehind = 0;
 static bool behind_turn = false;
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-static ProcessUtility_hook_type prev_process_utility_hook = NULL;
-
-/* backend-local: pending wake-up of this transaction */
-static bool xact_callback_registered = false;
-static bool wake_pending = false;
-static TimestampTz wake_pending_at = 0;
-static bool drop_guard_pending = false;
-static bool wake_all_pending = false;
-static bool check_extension_pending = false;
-static bool register_pending = false;
-
-static bool extension_installed(void);
-
-PG_FUNCTION_INFO_V1(flowcontrol__worker_status);
-
 /* ---------------------------------------------------------------------
- * Settings
+ * Registration
  * ---------------------------------------------------------------------
  */
-
-/*
- * flowcontrol.database: '*', one name (taken as it is written, as before
- * the pool existed), or names separated by commas (SplitGUCList: spaces
- * around them ignored, double quotes for names with commas).
- */
-FcDatabaseMode
-fc_worker_database_mode(const char *value)
-{
-	if (strcmp(value, "*") == 0)
-		return FC_DB_ALL;
-	return strchr(value, ',') != NULL ? FC_DB_LIST : FC_DB_ONE;
-}
-
-/* The names of a list (a palloc'd copy of the setting, in the caller's context). */
-static List *
-database_names(void)
-{
-	List	   *names = NIL;
-
-	if (!SplitGUCList(pstrdup(fc_database), ',', &names))
-		elog(ERROR, "invalid flowcontrol.database");	/* checked when set */
-	return names;
-}
-
-/* Whether a database of that name is served: flowcontrol.database names it. */
-bool
-fc_worker_database_listed(const char *datname)
-{
-	ListCell   *lc;
-
-	switch (fc_worker_database_mode(fc_database))
-	{
-		case FC_DB_ALL:
-			return true;
-		case FC_DB_ONE:
-			return strcmp(datname, fc_database) == 0;
-		case FC_DB_LIST:
-			foreach(lc, database_names())
-			{
-				if (strcmp((char *) lfirst(lc), datname) == 0)
-					return true;
-			}
-			return false;
-	}
-	return false;
-}
-
-static bool
-check_database(char **newval, void **extra, GucSource source)
-{
-	char	   *copy;
-	List	   *names = NIL;
-	ListCell   *lc;
-	bool		ok;
-
-	if (*newval == NULL || (*newval)[0] == '\0')
-	{
-		GUC_check_errdetail("\"flowcontrol.database\" must name a database, several separated by commas, or be '*'.");
-		return false;
-	}
-	if (fc_worker_database_mode(*newval) != FC_DB_LIST)
-		return true;
-	copy = pstrdup(*newval);
-	ok = SplitGUCList(copy, ',', &names) && names != NIL;
-	foreach(lc, names)
-	{
-		const char *name = lfirst(lc);
-
-		if (name[0] == '\0' || strcmp(name, "*") == 0)
-			ok = false;
-	}
-	list_free(names);
-	pfree(copy);
-	if (!ok)
-		GUC_check_errdetail("\"flowcontrol.database\" must be '*' alone, or database names separated by commas, none empty.");
-	return ok;
-}
-
 void
-fc_worker_define_settings(void)
+fc_worker_register(void)
 {
-	DefineCustomIntVariable("flowcontrol.batch_size",
-							gettext_noop("Maximum number of runs a background worker executes in one transaction."),
-							NULL,
-							&fc_batch_size,
-							1000, 1, 100000,
-							PGC_SIGHUP,
-							0,
-							NULL, NULL, NULL);
-	DefineCustomBoolVariable("flowcontrol.enabled",
-							 gettext_noop("Whether the background workers execute runnable flow runs."),
-							 NULL,
-							 &fc_enabled,
-							 true,
-							 PGC_SIGHUP,
-							 0,
-							 NULL, NULL, NULL);
-	DefineCustomIntVariable("flowcontrol.poll_interval",
-							gettext_noop("Longest time a background worker sleeps without looking for work."),
-							NULL,
-							&fc_poll_interval,
-							10000, 1, 3600000,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
+	BackgroundWorker bgw;
 
-	/*
-	 * Postmaster-level settings can only be defined while preloading; without
-	 * preloading there is no worker for them to configure.
-	 */
-	if (process_shared_preload_libraries_in_progress)
-	{
-		DefineCustomStringVariable("flowcontrol.database",
-								   gettext_noop("Databases in which the background workers execute flow runs: '*' (every database with the extension), a name, or names separated by commas."),
-								   NULL,
-								   &fc_database,
-								   "*",
-								   PGC_POSTMASTER,
-								   0,
-								   check_database, NULL, NULL);
-		DefineCustomIntVariable("flowcontrol.max_workers",
-								gettext_noop("Number of background workers executing flow runs."),
-								NULL,
-								&fc_max_workers,
-								1, 0, FC_MAX_WORKERS,
-								PGC_POSTMASTER,
-								0,
-								NULL, NULL, NULL);
-		DefineCustomStringVariable("flowcontrol.role",
-								   gettext_noop("Role as which the background workers connect; empty means the bootstrap superuser."),
-								   NULL,
-								   &fc_role,
-								   "",
-								   PGC_POSTMASTER,
-								   0,
-								   NULL, NULL, NULL);
-	}
-	MarkGUCPrefixReserved("flowcontrol");
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	fc_worker_shmem_install_hooks();
+	fc_wakeup_install_utility_hook();
+
+	if (fc_max_workers == 0)
+		return;
+	fc_worker_fill_bgw(&bgw, "fc_worker_launcher_main", "flowcontrol launcher");
+	strlcpy(bgw.bgw_name, "flowcontrol launcher", BGW_MAXLEN);
+	bgw.bgw_restart_time = 10;
+	RegisterBackgroundWorker(&bgw);
 }
 
 /* ---------------------------------------------------------------------
- * Shared memory
+ * The worker's slot
  * ---------------------------------------------------------------------
  */
-static Size
-worker_shmem_size(void)
-{
-	return add_size(offsetof(FcWorkerShared, workers),
-					mul_size(fc_max_workers, sizeof(FcWorkerSlot)));
-}
-
-static void
-worker_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(worker_shmem_size());
-	RequestNamedLWLockTranche(FC_LWLOCK_TRANCHE, 1);
-}
-
-static void
-worker_shmem_startup(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	fc_shared = ShmemInitStruct("flowcontrol workers", worker_shmem_size(), &found);
-	if (!found)
-	{
-		memset(fc_shared, 0, worker_shmem_size());
-		fc_shared->lock = &(GetNamedLWLockTranche(FC_LWLOCK_TRANCHE))->lock;
-		fc_shared->mode = fc_worker_database_mode(fc_database);
-		fc_shared->nworkers = fc_max_workers;
-		Assert(fc_shared->nworkers <= FC_MAX_WORKERS);
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
 /* Update the calling process's slot. */
 static void
 slot_set(FcWorkerState state, TimestampTz next_wakeup)
@@ -423,11 +199,6 @@ slot_set(FcWorkerState state, TimestampTz next_wakeup)
  */
 static TimestampTz exit_due = 0;
 
-/*
- * The longest a served database goes without a worker's visit, in
- * poll_intervals (a minute by default).
- */
-#define FC_POOL_REVISIT_POLLS	6
 
 /*
  * A worker exits with work due in its database at due: a peer that stays
@@ -474,7 +245,7 @@ slot_release(int code, Datum arg)
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	if (fc_my_slot->pid == MyProcPid)
 	{
-		if (am_worker && OidIsValid(MyDatabaseId))
+		if (fc_am_worker && OidIsValid(MyDatabaseId))
 		{
 			/* a committer's wake-up that came too late counts too */
 			due = exit_due;
@@ -526,487 +297,6 @@ fc_worker_slot_claim(FcWorkerSlot *slot)
 	return ok;
 }
 
-/*
- * The slot of a database the pool serves, or NULL.  Caller holds the lock.
- * Backends remember the index of their own database's slot.
- */
-FcDatabaseSlot *
-fc_worker_db_slot(Oid dboid)
-{
-	static int	hint = -1;
-	int			i;
-
-	if (hint >= 0 && fc_shared->databases[hint].dboid == dboid)
-		return &fc_shared->databases[hint];
-	for (i = 0; i < FC_MAX_DATABASES; i++)
-	{
-		if (fc_shared->databases[i].dboid == dboid)
-		{
-			hint = i;
-			return &fc_shared->databases[i];
-		}
-	}
-	return NULL;
-}
-
-/*
- * Make the pool serve a database, with work due at due_at (or earlier);
- * bump: a registration by CREATE EXTENSION (see FcDatabaseSlot).  False
- * when every slot is taken.  Takes the lock.
- */
-bool
-fc_worker_db_register(Oid dboid, TimestampTz due_at, bool bump)
-{
-	FcDatabaseSlot *d;
-	int			i;
-
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	d = fc_worker_db_slot(dboid);
-	for (i = 0; d == NULL && i < FC_MAX_DATABASES; i++)
-	{
-		if (!OidIsValid(fc_shared->databases[i].dboid))
-		{
-			d = &fc_shared->databases[i];
-			d->dboid = dboid;
-			d->due_at = DT_NOEND;
-			d->backlog = false;
-		}
-	}
-	if (d != NULL)
-	{
-		d->due_at = Min(d->due_at, due_at);
-		if (bump)
-			d->generation++;
-	}
-	LWLockRelease(fc_shared->lock);
-	return d != NULL;
-}
-
-/* ---------------------------------------------------------------------
- * Wake-ups at commit
- * ---------------------------------------------------------------------
- */
-
-/*
- * No worker serves this database (pool): note the work in its slot for the
- * launcher, and return the launcher's latch if it plans to look later than
- * due.  Caller holds the lock exclusively.
- */
-static Latch *
-note_due_locked(TimestampTz due)
-{
-	FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
-	FcWorkerSlot *l = &fc_shared->launcher;
-
-	if (d == NULL)
-		return NULL;
-	d->due_at = Min(d->due_at, due);
-	if (l->pid == 0 || l->next_wakeup <= due)
-		return NULL;
-	l->next_wakeup = due;
-	return l->latch;
-}
-
-/*
- * Set the latch of one worker of this database unless one of them already
- * plans to look for work at or before wake_at.  Prefer a worker that is not
- * in the middle of a unit of work.  A worker that was asked to leave does
- * not count.  With none (the pool), tell the launcher.
- */
-static void
-wake_workers(TimestampTz wake_at)
-{
-	Latch	   *latch = NULL;
-	int			best = -1;
-	bool		covered = false;
-	bool		pool = fc_shared->mode != FC_DB_ONE;
-	TimestampTz due = 0;
-	int			i;
-
-	/* the launcher needs a time for "due now": when the work began to wait */
-	if (pool)
-		due = wake_at != 0 ? wake_at : GetCurrentTimestamp();
-
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < fc_shared->nworkers; i++)
-	{
-		FcWorkerSlot *w = &fc_shared->workers[i];
-
-		if (w->pid == 0 || w->database != MyDatabaseId || w->leave)
-			continue;
-		if (w->next_wakeup <= wake_at)
-		{
-			covered = true;
-			break;
-		}
-		if (best < 0 ||
-			(fc_shared->workers[best].state == FC_WS_RUNNING &&
-			 w->state != FC_WS_RUNNING))
-			best = i;
-	}
-	if (!covered && best >= 0)
-	{
-		latch = fc_shared->workers[best].latch;
-		fc_shared->workers[best].next_wakeup = wake_at;
-	}
-	else if (!covered && pool)
-		latch = note_due_locked(due);
-	LWLockRelease(fc_shared->lock);
-	if (latch != NULL)
-		SetLatch(latch);
-}
-
-/*
- * A worker that found a full batch wakes one sleeping peer of its database
- * to share the rest; that peer, finding a full batch too, wakes the next.
- * In the pool, when none sleeps, the database is marked as having a
- * backlog and the launcher may start another worker there.
- */
-static void
-wake_peer(void)
-{
-	Latch	   *latch = NULL;
-	int			i;
-
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < fc_shared->nworkers; i++)
-	{
-		FcWorkerSlot *w = &fc_shared->workers[i];
-
-		if (w != fc_my_slot && w->pid != 0 && w->database == MyDatabaseId &&
-			w->state == FC_WS_IDLE && !w->leave && w->next_wakeup > 0)
-		{
-			latch = w->latch;
-			w->next_wakeup = 0;
-			break;
-		}
-	}
-	if (latch == NULL && fc_shared->mode != FC_DB_ONE)
-	{
-		FcDatabaseSlot *d = fc_worker_db_slot(MyDatabaseId);
-
-		if (d != NULL && !d->backlog && fc_shared->launcher.pid != 0)
-		{
-			d->backlog = true;
-			latch = fc_shared->launcher.latch;
-		}
-	}
-	LWLockRelease(fc_shared->lock);
-	if (latch != NULL)
-		SetLatch(latch);
-}
-
-void
-fc_worker_share_work(void)
-{
-	if (am_worker && fc_shared != NULL)
-		wake_peer();
-}
-
-/* Set the latch of every worker (and the launcher). */
-static void
-wake_all(void)
-{
-	Latch	   *latches[FC_MAX_WORKERS + 1];
-	int			n = 0;
-	int			i;
-
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	if (fc_shared->launcher.pid != 0)
-		latches[n++] = fc_shared->launcher.latch;
-	for (i = 0; i < fc_shared->nworkers && n < lengthof(latches); i++)
-		if (fc_shared->workers[i].pid != 0)
-			latches[n++] = fc_shared->workers[i].latch;
-	LWLockRelease(fc_shared->lock);
-	for (i = 0; i < n; i++)
-		SetLatch(latches[i]);
-}
-
-/*
- * The end of a DROP DATABASE's transaction: workers may be started again;
- * if the drop committed, the pool forgets the database.
- */
-static void
-end_drop_guard(bool committed)
-{
-	FcDatabaseSlot *d;
-
-	drop_guard_pending = false;
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	if (committed && (d = fc_worker_db_slot(fc_shared->dropping_database)) != NULL)
-		d->dboid = InvalidOid;
-	fc_shared->dropping_database = InvalidOid;
-	LWLockRelease(fc_shared->lock);
-	wake_all();
-}
-
-/*
- * Before a transaction that ran CREATE EXTENSION (of flowcontrol, or of an
- * extension that required it: CASCADE) commits: is flowcontrol now
- * installed in this database, and does the pool serve it?  Then the
- * database is registered at commit.  Catalog access is still allowed here.
- */
-static char register_name[NAMEDATALEN];
-
-static bool
-database_to_register(void)
-{
-	HeapTuple	tuple;
-	bool		istemplate;
-	char	   *name;
-
-	if (fc_shared->mode == FC_DB_ONE || !extension_installed())
-		return false;
-	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	istemplate = ((Form_pg_database) GETSTRUCT(tuple))->datistemplate;
-	ReleaseSysCache(tuple);
-	name = get_database_name(MyDatabaseId);
-	if (name == NULL || (istemplate && fc_shared->mode == FC_DB_ALL) ||
-		!fc_worker_database_listed(name))
-		return false;
-	strlcpy(register_name, name, sizeof(register_name));
-	return true;
-}
-
-/* At commit: the pool serves this database from now on. */
-static void
-register_database(void)
-{
-	if (!fc_worker_db_register(MyDatabaseId, GetCurrentTimestamp(), true))
-		ereport(WARNING,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("flowcontrol workers serve at most %d databases; database \"%s\" is not served",
-						FC_MAX_DATABASES, register_name),
-				 errhint("Call flowcontrol.continue_flowruns() in it, or drop the extension in databases that do not use it and restart the server.")));
-	wake_all();
-}
-
-static void
-worker_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-			if (check_extension_pending)
-			{
-				check_extension_pending = false;
-				register_pending = database_to_register();
-			}
-			break;
-		case XACT_EVENT_COMMIT:
-			if (wake_pending)
-			{
-				wake_pending = false;
-				wake_workers(wake_pending_at);
-			}
-			if (drop_guard_pending)
-				end_drop_guard(true);
-			if (register_pending)
-			{
-				register_pending = false;
-				register_database();
-			}
-			if (wake_all_pending)
-			{
-				wake_all_pending = false;
-				wake_all();
-			}
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-			/* a prepared transaction's runs are found by polling */
-			wake_pending = false;
-			wake_all_pending = false;
-			check_extension_pending = false;
-			register_pending = false;
-			if (drop_guard_pending)
-				end_drop_guard(false);
-			break;
-		default:
-			break;
-	}
-}
-
-static void
-ensure_xact_callback(void)
-{
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(worker_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
-}
-
-void
-fc_worker_wake_at_commit(TimestampTz wake_at)
-{
-	/* not preloaded, or a worker: it looks for work after each unit */
-	if (fc_shared == NULL || am_worker)
-		return;
-	ensure_xact_callback();
-	if (!wake_pending || wake_at < wake_pending_at)
-		wake_pending_at = wake_at;
-	wake_pending = true;
-}
-
-/* ---------------------------------------------------------------------
- * DROP DATABASE, CREATE DATABASE, CREATE EXTENSION
- * ---------------------------------------------------------------------
- */
-
-/*
- * Would dropdb() get as far as counting the database's backends?  Its
- * earlier checks, in its order: not in a transaction block, the database
- * exists, the current user owns it, it is not a template, it is not the
- * current database.  When one of them fails, dropdb() reports it and the
- * workers must not have been touched.
- */
-static bool
-drop_would_reach_workers(Oid dboid, bool isTopLevel)
-{
-	HeapTuple	tuple;
-	bool		istemplate;
-
-	if (!isTopLevel || IsTransactionBlock() || IsSubTransaction())
-		return false;
-	if (!OidIsValid(dboid) || !object_ownercheck(DatabaseRelationId, dboid, GetUserId()))
-		return false;
-	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	istemplate = ((Form_pg_database) GETSTRUCT(tuple))->datistemplate;
-	ReleaseSysCache(tuple);
-	return !istemplate && dboid != MyDatabaseId;
-}
-
-/*
- * Before DROP DATABASE of the workers' database: keep the launcher from
- * starting workers until this transaction ends, and terminate the workers
- * so that the drop does not find them connected.  Only a DROP DATABASE
- * that passes dropdb()'s own checks (permission first) does so: a role
- * that may not drop the database cannot stop the workers.
- */
-static void
-stop_workers_for_drop(const char *dbname, bool isTopLevel)
-{
-	Oid			dboid = get_database_oid(dbname, true);
-	pid_t		pids[FC_MAX_WORKERS];
-	int			n = 0;
-	int			i;
-	bool		ours = false;
-
-	if (!drop_would_reach_workers(dboid, isTopLevel))
-		return;
-	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
-	ours = fc_worker_db_slot(dboid) != NULL;
-	for (i = 0; i < fc_shared->nworkers; i++)
-	{
-		FcWorkerSlot *w = &fc_shared->workers[i];
-
-		if (w->database != dboid)
-			continue;
-		ours = true;
-		if (w->pid != 0)
-			pids[n++] = w->pid;
-	}
-	if (ours)
-		fc_shared->dropping_database = dboid;
-	LWLockRelease(fc_shared->lock);
-	if (!ours)
-		return;
-	ensure_xact_callback();
-	drop_guard_pending = true;
-	for (i = 0; i < n; i++)
-		(void) kill(pids[i], SIGTERM);
-	ereport(DEBUG1,
-			(errmsg_plural("terminating %d flowcontrol worker for DROP DATABASE \"%s\"",
-						   "terminating %d flowcontrol workers for DROP DATABASE \"%s\"",
-						   n, n, dbname)));
-}
-
-static void
-worker_process_utility(PlannedStmt *pstmt, const char *queryString,
-					   bool readOnlyTree, ProcessUtilityContext context,
-					   ParamListInfo params, QueryEnvironment *queryEnv,
-					   DestReceiver *dest, QueryCompletion *qc)
-{
-	Node	   *parsetree = pstmt->utilityStmt;
-	bool		wake = false;
-
-	if (IsA(parsetree, DropdbStmt))
-		stop_workers_for_drop(((DropdbStmt *) parsetree)->dbname,
-							  context == PROCESS_UTILITY_TOPLEVEL);
-	else if (IsA(parsetree, CreatedbStmt) || IsA(parsetree, CreateRoleStmt))
-		wake = true;
-	else if (IsA(parsetree, CreateExtensionStmt))
-	{
-		/* CASCADE may install flowcontrol for another extension */
-		if (fc_shared != NULL && fc_shared->mode != FC_DB_ONE)
-		{
-			ensure_xact_callback();
-			check_extension_pending = true;
-		}
-		wake = strcmp(((CreateExtensionStmt *) parsetree)->extname, "flowcontrol") == 0;
-	}
-
-	if (prev_process_utility_hook)
-		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
-								  params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-
-	/*
-	 * The launcher waiting for its database or role, or workers waiting for
-	 * the extension, look again once this transaction has committed.
-	 */
-	if (wake)
-	{
-		ensure_xact_callback();
-		wake_all_pending = true;
-	}
-}
-
-/* ---------------------------------------------------------------------
- * Registration
- * ---------------------------------------------------------------------
- */
-void
-fc_worker_fill_bgw(BackgroundWorker *bgw, const char *function, const char *type)
-{
-	memset(bgw, 0, sizeof(BackgroundWorker));
-	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	strlcpy(bgw->bgw_library_name, "flowcontrol", BGW_MAXLEN);
-	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
-	strlcpy(bgw->bgw_type, type, BGW_MAXLEN);
-}
-
-void
-fc_worker_register(void)
-{
-	BackgroundWorker bgw;
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = worker_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = worker_shmem_startup;
-	prev_process_utility_hook = ProcessUtility_hook;
-	ProcessUtility_hook = worker_process_utility;
-
-	if (fc_max_workers == 0)
-		return;
-	fc_worker_fill_bgw(&bgw, "fc_worker_launcher_main", "flowcontrol launcher");
-	strlcpy(bgw.bgw_name, "flowcontrol launcher", BGW_MAXLEN);
-	bgw.bgw_restart_time = 10;
-	RegisterBackgroundWorker(&bgw);
-}
-
 /* ---------------------------------------------------------------------
  * The worker
  * ---------------------------------------------------------------------
@@ -1040,6 +330,7 @@ ms_until(TimestampTz t, TimestampTz now)
 	return (long) ((t - now + 999) / 1000);
 }
 
+
 /*
  * Delete one batch of runs done longer ago than flowcontrol.retention, when
  * it is set and the last batch was full or is FC_CLEANUP_PAUSE_MS ago (the
@@ -1047,8 +338,6 @@ ms_until(TimestampTz t, TimestampTz now)
  * at every wake-up).  Runs in the unit's transaction, as the worker's role
  * over the runs it may execute.  True when the batch was full.
  */
-#define FC_CLEANUP_PAUSE_MS 60000
-
 static bool
 retention_batch(void)
 {
@@ -1076,38 +365,25 @@ retention_batch(void)
 static uint64 installed_generation = 0;
 
 /*
- * Whether the extension is installed, read from pg_extension itself with
- * the transaction's catalog snapshot.  Not get_extension_oid(): from
- * PostgreSQL 18 on it goes through a syscache, and the negative entry left
- * by an earlier look can outlive our wake-up, because CREATE EXTENSION's
- * commit callback sets our latch before its cache invalidations are sent.
+ * Whether the extension is installed (fc_worker_extension_installed(),
+ * wakeup.c, reads pg_extension itself with the transaction's catalog
+ * snapshot).
  */
 static bool
 extension_installed(void)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	bool		found;
-
 	/*
 	 * A unit used flowcontrol's catalog, and no relcache invalidation of its
 	 * tables (which DROP EXTENSION sends, as does an overflow of the
 	 * invalidation queue) came since: still installed.  This spares each
 	 * unit a catalog scan, a twentieth of a worker's time per run.  Only a
-	 * positive answer is kept, for the reason above.
+	 * positive answer is kept, for the reason given at
+	 * fc_worker_extension_installed().
 	 */
 	if (installed_generation == fc_catalog_generation)
 		return true;
 
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum("flowcontrol"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
+	return fc_worker_extension_installed();
 }
 
 /*
@@ -1121,7 +397,6 @@ extension_installed(void)
  * with the last error in its log.  A unit that commits while the run is no
  * longer put behind (its own unit, say) resets the count.
  */
-#define FC_TRANSIENT_ATTEMPTS 3
 
 static int64 failing_run = 0;
 static int	failing_attempts = 0;
@@ -1508,7 +783,7 @@ fc_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	am_worker = true;
+	fc_am_worker = true;
 	/* the test clock is a session's own: the worker runs on real time */
 	fc_ignore_time_offset();
 
@@ -1620,7 +895,7 @@ fc_worker_main(Datum main_arg)
 			}
 			LWLockRelease(fc_shared->lock);
 			if (more)
-				wake_peer();
+				fc_wakeup_share_work();
 			if (pool)
 				pool_after_unit(next, executed, more, now);
 		}
@@ -1631,65 +906,4 @@ fc_worker_main(Datum main_arg)
 		ResetLatch(MyLatch);
 		MemoryContextReset(loop_cxt);
 	}
-}
-
-/* ---------------------------------------------------------------------
- * flowcontrol._worker_status(): the rows of the view flowcontrol.workers
- * ---------------------------------------------------------------------
- */
-static void
-status_row(ReturnSetInfo *rsinfo, int index, const FcWorkerSlot *s)
-{
-	Datum		values[10];
-	bool		nulls[10] = {0};
-
-	values[0] = Int32GetDatum(index);
-	values[1] = Int32GetDatum((int32) s->pid);
-	values[2] = ObjectIdGetDatum(s->database);
-	nulls[2] = index == 0 || !OidIsValid(s->database);
-	Assert(s->state >= 0 && s->state < lengthof(fc_state_names));
-	values[3] = CStringGetTextDatum(fc_state_names[s->state]);
-	values[4] = Int64GetDatum(s->runs_executed);
-	values[5] = Int64GetDatum(s->errors);
-	if (s->last_error[0] != '\0')
-		values[6] = CStringGetTextDatum(s->last_error);
-	else
-		nulls[6] = true;
-	values[7] = TimestampTzGetDatum(s->started_at);
-	if (s->last_wakeup != 0)
-		values[8] = TimestampTzGetDatum(s->last_wakeup);
-	else
-		nulls[8] = true;
-	if (!TIMESTAMP_NOT_FINITE(s->next_wakeup) && s->state != FC_WS_RUNNING)
-		values[9] = TimestampTzGetDatum(s->next_wakeup);
-	else
-		nulls[9] = true;
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-Datum
-flowcontrol__worker_status(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	FcWorkerSlot *copy;
-	int			n;
-	int			i;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (fc_shared == NULL)
-		PG_RETURN_VOID();
-
-	/* copy under the lock, build tuples after releasing it */
-	n = fc_shared->nworkers + 1;
-	copy = palloc(sizeof(FcWorkerSlot) * n);
-	LWLockAcquire(fc_shared->lock, LW_SHARED);
-	copy[0] = fc_shared->launcher;
-	for (i = 1; i < n; i++)
-		copy[i] = fc_shared->workers[i - 1];
-	LWLockRelease(fc_shared->lock);
-
-	for (i = 0; i < n; i++)
-		if (copy[i].pid != 0)
-			status_row(rsinfo, i, &copy[i]);
-	PG_RETURN_VOID();
 }

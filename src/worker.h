@@ -12,37 +12,15 @@
 
 #include "datatype/timestamp.h"
 
-/* settings (flowcontrol.<name>); see doc/worker.md */
-extern PGDLLIMPORT bool fc_enabled;
-extern PGDLLIMPORT char *fc_database;
-extern PGDLLIMPORT char *fc_role;
-extern PGDLLIMPORT int fc_max_workers;
-extern PGDLLIMPORT int fc_poll_interval;
-extern PGDLLIMPORT int fc_batch_size;
-
-/* Define the flowcontrol.* settings (called from _PG_init). */
-extern void fc_worker_define_settings(void);
-
 /*
  * Register the launcher and the shared-memory and utility hooks; does
  * nothing unless shared libraries are being preloaded.
  */
 extern void fc_worker_register(void);
 
-/*
- * Ask for the workers to be woken when the current transaction commits,
- * because it made a run runnable at or before wake_at (0 = now).  Never
- * raises an error; a no-op without shared memory (library not preloaded)
- * and inside the workers themselves.
- */
-extern void fc_worker_wake_at_commit(TimestampTz wake_at);
-
-/*
- * Called by a worker's unit of work that found more runnable runs than the
- * one it is about to execute: wakes one idle peer at once, so that the
- * others need not wait for a slow run.  A no-op outside the workers.
- */
-extern void fc_worker_share_work(void);
+/* Take a slot for this process; false if another live process has it. */
+struct FcWorkerSlot;
+extern bool fc_worker_slot_claim(struct FcWorkerSlot *slot);
 
 /* Entry points of the processes, named in their BackgroundWorker entries. */
 extern PGDLLEXPORT void fc_worker_launcher_main(Datum main_arg);

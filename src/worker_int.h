@@ -1,11 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * worker_int.h
- *	  Shared memory of the background launcher and workers (worker.c and
- *	  launcher.c only).
+ *	  The pool's constants and the types of its shared memory, shared by
+ *	  the files of the background worker only (worker.c, worker_shmem.c,
+ *	  wakeup.c, launcher.c).
  *
  * Locking rules are those of worker.c's header comment: one LWLock
- * protects every field below.
+ * protects every field of FcWorkerShared.  This header includes no other
+ * flowcontrol header, so any file of the pool may include it.
  *
  * Copyright (c) 2026, flowcontrol developers
  *
@@ -18,6 +20,57 @@
 #include "postmaster/bgworker.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+
+/*
+ * The pool's constants.  Times are in milliseconds unless the name says
+ * otherwise; see doc/worker.md for what they mean to a user.
+ */
+
+/* worker.c: pause after an ERROR escaped a unit of work; doubles while
+ * errors repeat, up to the maximum (and never beyond poll_interval) */
+#define FC_ERROR_PAUSE_MS		1000
+#define FC_ERROR_PAUSE_MAX_MS	60000
+
+/* worker.c: a unit of work executes up to batch_size runs, starting none
+ * after this time, so a slow run does not keep many results uncommitted */
+#define FC_UNIT_TIME_MS			100
+
+/* worker.c: a sweep over a backlog starts again from the lowest run id
+ * after this many units, so that runs that became due meanwhile with lower
+ * ids do not wait for the end of a long backlog */
+#define FC_SWEEP_UNITS			10
+
+/* worker.c: most runs a worker remembers as put behind (an error aborted
+ * their execution); the oldest is forgotten beyond it */
+#define FC_BEHIND_MAX			8
+
+/* worker.c: after this many transient failures in a row of the same run,
+ * the worker ends the run errored (give_up_failing_run) */
+#define FC_TRANSIENT_ATTEMPTS	3
+
+/* worker.c: an idle worker looks for runs to delete (flowcontrol.retention)
+ * at most this often, unless its last batch was full */
+#define FC_CLEANUP_PAUSE_MS		60000
+
+/* worker.c: the longest a served database goes without a worker's visit,
+ * in poll_intervals (a minute by default), even with nothing known due */
+#define FC_POOL_REVISIT_POLLS	6
+
+/* launcher.c: a worker that exits sooner than this after its start counts
+ * as failing, and delays the next start in its database */
+#define FC_WORKER_MIN_LIFE_MS	10000
+
+/* launcher.c: restart delay after the first failure; doubles while
+ * workers keep failing, up to the maximum */
+#define FC_RESTART_DELAY_MS		1000
+#define FC_RESTART_DELAY_MAX_MS 60000
+
+/* launcher.c: the pool: a worker's turn in a database before it may be
+ * asked to leave for another database */
+#define FC_TURN_MS				500
+
+/* worker_shmem.c: the LWLock tranche of FcWorkerShared.lock */
+#define FC_LWLOCK_TRANCHE		"flowcontrol workers"
 
 /* upper bound of flowcontrol.max_workers; sizes the arrays below */
 #define FC_MAX_WORKERS			64
@@ -98,20 +151,5 @@ typedef struct FcWorkerShared
 	FcDatabaseSlot databases[FC_MAX_DATABASES];
 	FcWorkerSlot workers[FLEXIBLE_ARRAY_MEMBER];
 } FcWorkerShared;
-
-extern FcWorkerShared *fc_shared;
-extern FcWorkerSlot *fc_my_slot;
-
-/* worker.c */
-extern bool fc_worker_slot_claim(FcWorkerSlot *slot);
-extern FcDatabaseSlot *fc_worker_db_slot(Oid dboid);
-extern bool fc_worker_db_register(Oid dboid, TimestampTz due_at, bool bump);
-extern void fc_worker_fill_bgw(BackgroundWorker *bgw, const char *function,
-							   const char *type);
-extern FcDatabaseMode fc_worker_database_mode(const char *value);
-extern bool fc_worker_database_listed(const char *datname);
-
-/* launcher.c */
-extern void fc_launcher_main_loop(void);
 
 #endif							/* FC_WORKER_INT_H */

@@ -246,9 +246,8 @@ pass('the pool goes on serving the other databases');
 # again and finds runs that became runnable while the workers were paused
 $node->safe_psql('postgres', 'ALTER SYSTEM SET flowcontrol.enabled = off');
 $node->reload;
-$node->poll_query_until('db1', q{
-SELECT state = 'disabled' FROM flowcontrol.workers WHERE worker = 0})
-  or die 'launcher not disabled';
+# worker 0 is the launcher
+wait_for_worker($node, 'db1', 0, 'disabled');
 my %paused = map { $_ => start_run($_, $flow{$_}) } qw(db1 db2 db4);
 $node->safe_psql('postgres', 'ALTER SYSTEM SET flowcontrol.enabled = on');
 my $launcher = $node->safe_psql('db1', 'SELECT pid FROM flowcontrol.workers WHERE worker = 0');
