@@ -10,7 +10,16 @@
  * The backend remembers the earliest time; an XACT_EVENT_COMMIT callback
  * (after the commit is visible) compares it with the workers' planned
  * wake-ups in shared memory and sets the latch of one worker of its
- * database when none plans to look at or before that time.  In the pool,
+ * database when none plans to look at or before that time.  A run due now
+ * wakes an idle worker of the database earlier, at XACT_EVENT_PRE_COMMIT,
+ * with the transaction's xid in its slot (early_xid): the worker starts its
+ * unit while the committer flushes its commit record, waits on the xid's
+ * lock (XactLockTableWait: released once the commit is visible, or the
+ * abort done) and only then takes its snapshot.  So the worker's wake-up
+ * overlaps the commit instead of following it; the wake-up at commit is
+ * still made, so an early wake-up that comes to nothing loses no run.  Not
+ * when the commit may wait for a synchronous standby: it would then hold
+ * the worker for the standby's answer.  In the pool,
  * when its database has no worker (or only workers asked to leave), it
  * records the time in the database's slot (due_at) and sets the launcher's
  * latch if the launcher plans to look later.  CREATE EXTENSION (any: it may
@@ -58,6 +67,8 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "replication/syncrep.h"
+#include "replication/walsender.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -295,12 +306,59 @@ register_database(void)
 	wake_all();
 }
 
+/*
+ * Whether this transaction's commit may wait for a synchronous standby:
+ * synchronous_commit asks for it and synchronous_standby_names names one
+ * (SyncRepWaitForLSN() also checks that the checkpointer has seen the
+ * names; a backend that has seen them may wait).
+ */
+static bool
+sync_rep_wait_possible(void)
+{
+	return SyncRepRequested() &&
+		SyncRepStandbyNames != NULL && SyncRepStandbyNames[0] != '\0';
+}
+
+/*
+ * At PRE_COMMIT of a transaction that made a run due now: wake an idle
+ * worker of this database at once, giving it the xid to wait for (see the
+ * file header).  Not when the commit may wait for a synchronous standby,
+ * nor for a transaction without an xid (it wrote nothing).
+ */
+static void
+wake_early(void)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	Latch	   *latch = NULL;
+	int			i;
+
+	if (!TransactionIdIsValid(xid) || sync_rep_wait_possible())
+		return;
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		FcWorkerSlot *w = &fc_shared->workers[i];
+
+		if (w->pid == 0 || w->database != MyDatabaseId || w->leave ||
+			w->state != FC_WS_IDLE)
+			continue;
+		w->early_xid = xid;
+		latch = w->latch;
+		break;
+	}
+	LWLockRelease(fc_shared->lock);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
 static void
 worker_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
+			if (wake_pending && wake_pending_at == 0)
+				wake_early();
 			if (check_extension_pending)
 			{
 				check_extension_pending = false;

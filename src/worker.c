@@ -106,6 +106,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
@@ -282,6 +283,7 @@ fc_worker_slot_claim(FcWorkerSlot *slot)
 		slot->clean_exit = false;
 		slot->started_at = now;
 		slot->next_wakeup = DT_NOEND;
+		slot->early_xid = InvalidTransactionId;
 		slot->last_wakeup = 0;
 		slot->runs_executed = 0;
 		slot->errors = 0;
@@ -528,6 +530,23 @@ unit_runs(bool *more)
 }
 
 /*
+ * At the start of a unit: woken early, wait until that transaction has
+ * ended (committed and visible, or aborted) before the unit's snapshot.
+ */
+static void
+wait_for_early_waker(void)
+{
+	TransactionId xid;
+
+	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
+	xid = fc_my_slot->early_xid;
+	fc_my_slot->early_xid = InvalidTransactionId;
+	LWLockRelease(fc_shared->lock);
+	if (TransactionIdIsValid(xid))
+		XactLockTableWait(xid, NULL, NULL, XLTW_None);
+}
+
+/*
  * One unit of work in its own transaction.  Returns the time at which to
  * look again (DT_NOEND: only when woken or after poll_interval); sets
  * *executed, and *more when it stopped with runs left (there may be more).
@@ -543,6 +562,7 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	wait_for_early_waker();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());

@@ -121,6 +121,8 @@ typedef struct FcWorkerSlot
 	TimestampTz started_at;
 	TimestampTz last_wakeup;
 	TimestampTz next_wakeup;	/* see the invariants in worker.c */
+	TransactionId early_xid;	/* woken at a committer's PRE_COMMIT: its
+								 * transaction, to wait for (worker.c) */
 	char		last_error[FC_LAST_ERROR_LEN];
 } FcWorkerSlot;
 
