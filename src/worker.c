@@ -115,6 +115,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -543,7 +544,16 @@ wait_for_early_waker(void)
 	fc_my_slot->early_xid = InvalidTransactionId;
 	LWLockRelease(fc_shared->lock);
 	if (TransactionIdIsValid(xid))
+	{
 		XactLockTableWait(xid, NULL, NULL, XLTW_None);
+
+		/*
+		 * What that transaction changed in the catalogs (a flow deployed, the
+		 * extension dropped) is visible now: take its invalidations before
+		 * anything consults the caches (extension_installed() first).
+		 */
+		AcceptInvalidationMessages();
+	}
 }
 
 /*

@@ -5,7 +5,9 @@
 # committer that fails after PRE_COMMIT (a serialization failure at commit)
 # leaves nothing executed and the worker healthy; a committer waiting for
 # synchronous replication does not hold the worker (no early wake-up then),
-# so other sessions' runs go on being executed meanwhile.
+# so other sessions' runs go on being executed meanwhile; a transaction
+# that creates a run and drops the extension leaves the worker waiting for
+# the extension, without an error.
 use strict;
 use warnings;
 
@@ -138,6 +140,24 @@ $node->reload;
 $node->safe_psql('postgres', "SELECT flowcontrol.create_flowrun($flow)");
 wait_executed($held);
 pass('then it is');
+
+# --- a transaction that creates a run and drops the extension: the worker
+# woken early must see the drop (its caches take the transaction's
+# invalidations after the wait) and wait for the extension, not fail
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION flowcontrol');
+wait_for_worker($node, 'postgres', 1, 'idle');
+$node->safe_psql('postgres', qq{
+BEGIN;
+SELECT flowcontrol.create_flowrun($flow);
+DROP EXTENSION flowcontrol CASCADE;
+COMMIT});
+$node->poll_query_until('other', q{
+SELECT state = 'waiting for extension' FROM flowcontrol.workers WHERE worker = 1})
+  or die 'the worker does not wait for the extension';
+is($node->safe_psql('other',
+		'SELECT errors FROM flowcontrol.workers WHERE worker = 1'),
+	'0', 'a run created in the transaction that dropped the extension costs the worker no error');
 
 $node->stop;
 done_testing();
