@@ -16,8 +16,10 @@
  * unit while the committer flushes its commit record, waits on the xid's
  * lock (XactLockTableWait: released once the commit is visible, or the
  * abort done) and only then takes its snapshot.  So the worker's wake-up
- * overlaps the commit instead of following it; the wake-up at commit is
- * still made, so an early wake-up that comes to nothing loses no run.  Not
+ * overlaps the commit instead of following it.  A worker takes one early
+ * wake-up at a time, and while it is still there at commit no other is
+ * woken (the two would race for the run); an early wake-up that comes to
+ * nothing (the commit failed) costs the worker one empty unit.  Not
  * when the commit may wait for a synchronous standby: it would then hold
  * the worker for the standby's answer.  In the pool,
  * when its database has no worker (or only workers asked to leave), it
@@ -100,6 +102,9 @@ static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 static bool xact_callback_registered = false;
 static bool wake_pending = false;
 static TimestampTz wake_pending_at = 0;
+/* the worker slot woken at PRE_COMMIT (-1: none), and its pid then */
+static int	early_worker = -1;
+static pid_t early_pid = 0;
 static bool drop_guard_pending = false;
 static bool wake_all_pending = false;
 static bool check_extension_pending = false;
@@ -332,6 +337,7 @@ wake_early(void)
 	Latch	   *latch = NULL;
 	int			i;
 
+	early_worker = -1;
 	if (!TransactionIdIsValid(xid) || sync_rep_wait_possible())
 		return;
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
@@ -339,16 +345,41 @@ wake_early(void)
 	{
 		FcWorkerSlot *w = &fc_shared->workers[i];
 
+		/* idle, and not yet taken by another committer's early wake-up */
 		if (w->pid == 0 || w->database != MyDatabaseId || w->leave ||
-			w->state != FC_WS_IDLE)
+			w->state != FC_WS_IDLE || TransactionIdIsValid(w->early_xid))
 			continue;
 		w->early_xid = xid;
 		latch = w->latch;
+		early_worker = i;
+		early_pid = w->pid;
 		break;
 	}
 	LWLockRelease(fc_shared->lock);
 	if (latch != NULL)
 		SetLatch(latch);
+}
+
+/*
+ * At commit: is the worker woken early for this transaction still there?
+ * Then it will look once the commit is visible (its unit waits for our
+ * xid before it takes its snapshot), and waking another worker would only
+ * make the two race for the run, the later-woken one often first.  If it
+ * leaves the pool before its unit, it hands its database's due work on
+ * (worker.c, slot_release).
+ */
+static bool
+early_worker_covers(void)
+{
+	bool		covers = false;
+
+	if (early_worker < 0)
+		return false;
+	LWLockAcquire(fc_shared->lock, LW_SHARED);
+	covers = fc_shared->workers[early_worker].pid == early_pid;
+	LWLockRelease(fc_shared->lock);
+	early_worker = -1;
+	return covers;
 }
 
 static void
@@ -369,7 +400,8 @@ worker_xact_callback(XactEvent event, void *arg)
 			if (wake_pending)
 			{
 				wake_pending = false;
-				wake_workers(wake_pending_at);
+				if (!early_worker_covers())
+					wake_workers(wake_pending_at);
 			}
 			if (drop_guard_pending)
 				end_drop_guard(true);
@@ -388,6 +420,7 @@ worker_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			/* a prepared transaction's runs are found by polling */
 			wake_pending = false;
+			early_worker = -1;
 			wake_all_pending = false;
 			check_extension_pending = false;
 			register_pending = false;

@@ -251,6 +251,9 @@ slot_release(int code, Datum arg)
 		{
 			/* a committer's wake-up that came too late counts too */
 			due = exit_due;
+			/* woken early for a commit, and leaving before looking */
+			if (TransactionIdIsValid(fc_my_slot->early_xid))
+				due = 0;
 			if (fc_my_slot->next_wakeup < published_wakeup)
 				due = Min(due, fc_my_slot->next_wakeup);
 			due = Max(due, now);
