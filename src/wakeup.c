@@ -585,6 +585,10 @@ fc_wakeup_install_utility_hook(void)
  * PostgreSQL 18 on it goes through a syscache, and the negative entry left
  * by an earlier look can outlive our wake-up, because CREATE EXTENSION's
  * commit callback sets our latch before its cache invalidations are sent.
+ * For the same reason the answer is not cached by catalog generation (a
+ * shortcut tried once): a worker woken at DROP EXTENSION's commit could
+ * start before the drop's invalidations, trust the stale generation and
+ * fail its unit on the dropped tables.
  */
 bool
 fc_worker_extension_installed(void)

@@ -365,34 +365,6 @@ retention_batch(void)
 }
 
 /*
- * The catalog generation (catalog.h) when a unit last used flowcontrol's
- * catalog: the extension was installed then.
- */
-static uint64 installed_generation = 0;
-
-/*
- * Whether the extension is installed (fc_worker_extension_installed(),
- * wakeup.c, reads pg_extension itself with the transaction's catalog
- * snapshot).
- */
-static bool
-extension_installed(void)
-{
-	/*
-	 * A unit used flowcontrol's catalog, and no relcache invalidation of its
-	 * tables (which DROP EXTENSION sends, as does an overflow of the
-	 * invalidation queue) came since: still installed.  This spares each
-	 * unit a catalog scan, a twentieth of a worker's time per run.  Only a
-	 * positive answer is kept, for the reason given at
-	 * fc_worker_extension_installed().
-	 */
-	if (installed_generation == fc_catalog_generation)
-		return true;
-
-	return fc_worker_extension_installed();
-}
-
-/*
  * A run whose execution keeps ending in a transient error (re-thrown by the
  * engine, so that the unit is retried) would be executed again and again,
  * each time rolling back its unit.  So the worker puts a run whose
@@ -553,7 +525,7 @@ wait_for_early_waker(void)
 		/*
 		 * What that transaction changed in the catalogs (a flow deployed, the
 		 * extension dropped) is visible now: take its invalidations before
-		 * anything consults the caches (extension_installed() first).
+		 * anything consults the caches.
 		 */
 		AcceptInvalidationMessages();
 	}
@@ -587,12 +559,11 @@ worker_unit(MemoryContext loop_cxt, int *executed, bool *more, bool *no_extensio
 
 		strlcpy(db_name, name != NULL ? name : "?", sizeof(db_name));
 	}
-	*no_extension = !extension_installed();
+	*no_extension = !fc_worker_extension_installed();
 	if (!*no_extension)
 	{
 		give_up_failing_run();
 		n = unit_runs(more);
-		installed_generation = fc_catalog_generation;
 
 		/*
 		 * After progress look again at once: there may be more than a batch,
