@@ -340,6 +340,23 @@ wake_early(void)
 	early_worker = -1;
 	if (!TransactionIdIsValid(xid) || sync_rep_wait_possible())
 		return;
+
+	/*
+	 * A look without the lock first: with no idle worker of this database
+	 * (all busy, disabled, or none here) a commit must not pay for the
+	 * exclusive lock twice.  A stale read only costs the early wake-up;
+	 * the wake-up at commit follows anyway.
+	 */
+	for (i = 0; i < fc_shared->nworkers; i++)
+	{
+		volatile FcWorkerSlot *w = &fc_shared->workers[i];
+
+		if (w->pid != 0 && w->database == MyDatabaseId && w->state == FC_WS_IDLE)
+			break;
+	}
+	if (i == fc_shared->nworkers)
+		return;
+
 	LWLockAcquire(fc_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < fc_shared->nworkers; i++)
 	{
