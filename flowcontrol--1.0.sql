@@ -1241,6 +1241,7 @@ DECLARE
 	f flowcontrol.flow;
 	ids bigint[];
 	action_ids jsonb;
+	current_doc jsonb;
 BEGIN
 	IF replace THEN
 		-- the flows of that name the caller may change (row-level security)
@@ -1267,10 +1268,11 @@ BEGIN
 		RETURNING * INTO f;
 	ELSE
 		-- an unchanged document changes nothing
-		IF flowcontrol.export_flow(f.id) OPERATOR(pg_catalog.=) canon THEN
+		current_doc := flowcontrol.export_flow(f.id);
+		IF current_doc OPERATOR(pg_catalog.=) canon THEN
 			RETURN f.id;
 		END IF;
-		PERFORM flowcontrol._new_version(f.id, flowcontrol.export_flow(f.id));
+		PERFORM flowcontrol._new_version(f.id, current_doc);
 		UPDATE flowcontrol.flow x
 		SET name = canon OPERATOR(pg_catalog.->>) 'name',
 			description = canon OPERATOR(pg_catalog.->>) 'description',
