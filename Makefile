@@ -39,7 +39,7 @@ DATA = flowcontrol--1.0.sql
 
 REGRESS ?= install expressions expressions_filters expressions_doc registry definition engine actions triggers privileges trigger_owners diagram errors error_paths retention robustness owner_hooks hostile testclock definition_errors seed_fixtures seed_engine seed_flow seed_triggers seed_actions retry retry_schedule citus versions trigger_path registry_owners
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=./regress.conf
-ISOLATION ?= limits claims trigger_during_run slow_claim deploy_during_run
+ISOLATION ?= limits claims trigger_during_run slow_claim deploy_during_run prune_busy
 ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=./regress.conf
 TAP_TESTS = 1
 

@@ -531,6 +531,9 @@ fc_catalog_get_flow_version(int64 flow_id, int32 version)
 		return flow;
 	}
 	MemoryContextSetParent(flow->cxt, definition_cxt);
+	/* the current version is kept as the flow's entry, not a second copy */
+	if (flow->tree_version == flow->version)
+		key.version = 0;
 	entry = hash_search(flow_cache, &key, HASH_ENTER, NULL);
 	entry->flow = flow;
 	return flow;

@@ -353,7 +353,8 @@ fc_catalog_write_run(const FcRun *run)
 
 /*
  * Rows the current subtransaction has locked FOR KEY SHARE for the direct
- * insert path: the flow, trigger and parent run a new run references.
+ * insert path: the trigger and parent run a new run references (the flow
+ * row is locked by fc_catalog_claim_version(), which caches its own).
  */
 typedef struct FcKeyLock
 {

@@ -11,9 +11,9 @@
  * advisory lock of its own tag, taken before the version is read and kept
  * to the end of the transaction); fc_catalog_prune_versions() removes an
  * earlier version only with the exclusive lock, taken without waiting, and
- * only when no run that is not done uses it.  So a version never
- * disappears under a run being pinned to it, and a deploy or a run ending
- * never waits for one.
+ * only when no run that is not done uses it (else it gives the lock back at
+ * once).  So a version never disappears under a run being pinned to it, and
+ * a deploy or a run ending never waits for one.
  *
  * Owns: the version lock tag and the per-subtransaction cache of claimed
  * versions (static, no memory of its own).  Reads and deletes through
@@ -42,16 +42,29 @@
 /* lock tag field4 of version locks (the engine's limit locks use 0x4643) */
 #define FC_LOCKTAG_VERSION 0x4656
 
+/* distinct flows may share a tag: then one only waits for the other */
+#define SET_VERSION_LOCKTAG(tag, flow_id, version) \
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (flow_id) ^ (uint32) ((flow_id) >> 32), \
+						 (uint32) (version), FC_LOCKTAG_VERSION)
+
 /* Lock a version of a flow; with dontwait, false when that would wait. */
 static bool
 lock_version(int64 flow_id, int32 version, LOCKMODE mode, bool dontwait)
 {
 	LOCKTAG		tag;
 
-	/* distinct flows may share a tag: then one only waits for the other */
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) flow_id ^ (uint32) (flow_id >> 32),
-						 (uint32) version, FC_LOCKTAG_VERSION);
+	SET_VERSION_LOCKTAG(tag, flow_id, version);
 	return LockAcquire(&tag, mode, false, dontwait) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* Give back a version lock taken by lock_version() in this resource owner. */
+static void
+unlock_version(int64 flow_id, int32 version, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_VERSION_LOCKTAG(tag, flow_id, version);
+	LockRelease(&tag, mode, false);
 }
 
 /* Versions claimed in this subtransaction (runs.c's FcKeyLock cache, for versions) */
@@ -203,7 +216,15 @@ fc_catalog_prune_versions(int64 flow_id)
 		args[1] = Int32GetDatum(versions[i]);
 		fc_catalog_exec(&busy_q, args, NULL, 1);
 		if (SPI_processed > 0)
+		{
+			/*
+			 * Kept: nothing was removed, so the lock need not be held to the
+			 * end of the transaction, where it would make a reset onto this
+			 * version wait for it.
+			 */
+			unlock_version(flow_id, versions[i], ExclusiveLock);
 			continue;
+		}
 		fc_catalog_exec(&delete_actions_q, args, NULL, 0);
 		fc_catalog_exec(&delete_version_q, args, NULL, 0);
 		pruned++;
