@@ -1241,6 +1241,7 @@ DECLARE
 	f flowcontrol.flow;
 	ids bigint[];
 	action_ids jsonb;
+	current_doc jsonb;
 BEGIN
 	IF replace THEN
 		-- the flows of that name the caller may change (row-level security)
@@ -1267,10 +1268,11 @@ BEGIN
 		RETURNING * INTO f;
 	ELSE
 		-- an unchanged document changes nothing
-		IF flowcontrol.export_flow(f.id) OPERATOR(pg_catalog.=) canon THEN
+		current_doc := flowcontrol.export_flow(f.id);
+		IF current_doc OPERATOR(pg_catalog.=) canon THEN
 			RETURN f.id;
 		END IF;
-		PERFORM flowcontrol._new_version(f.id, flowcontrol.export_flow(f.id));
+		PERFORM flowcontrol._new_version(f.id, current_doc);
 		UPDATE flowcontrol.flow x
 		SET name = canon OPERATOR(pg_catalog.->>) 'name',
 			description = canon OPERATOR(pg_catalog.->>) 'description',
@@ -1356,6 +1358,30 @@ AS $$
 $$;
 COMMENT ON FUNCTION flowcontrol._export_path(bigint) IS 'internal: the path of an action in a flow document';
 
+-- The document of an earlier version of a flow while it is kept, or an
+-- error; export_flow() and flow_diagram() show earlier versions with it.
+CREATE FUNCTION flowcontrol._kept_version(flow_id bigint, current integer, version integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	doc jsonb;
+BEGIN
+	SELECT v.definition INTO doc FROM flowcontrol.flow_version v
+	WHERE v.flow_id OPERATOR(pg_catalog.=) _kept_version.flow_id
+	  AND v.version OPERATOR(pg_catalog.=) _kept_version.version;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'version % of flow % does not exist', _kept_version.version, _kept_version.flow_id
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('The flow is at version %s; earlier versions are kept only while runs that are not done use them.', current);
+	END IF;
+	RETURN doc;
+END
+$$;
+COMMENT ON FUNCTION flowcontrol._kept_version(bigint, integer, integer)
+	IS 'internal: the document of a kept earlier version of a flow';
+
 CREATE FUNCTION flowcontrol.export_flow(flow_id bigint, version integer DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -1363,21 +1389,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	f flowcontrol.flow;
-	doc jsonb;
 BEGIN
 	SELECT * INTO f FROM flowcontrol.flow x WHERE x.id OPERATOR(pg_catalog.=) export_flow.flow_id;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'flow % does not exist', export_flow.flow_id USING ERRCODE = 'undefined_object';
 	END IF;
 	IF export_flow.version IS NOT NULL AND export_flow.version OPERATOR(pg_catalog.<>) f.version THEN
-		SELECT v.definition INTO doc FROM flowcontrol.flow_version v
-		WHERE v.flow_id OPERATOR(pg_catalog.=) f.id AND v.version OPERATOR(pg_catalog.=) export_flow.version;
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'version % of flow % does not exist', export_flow.version, f.id
-				USING ERRCODE = 'undefined_object',
-					  DETAIL = format('The flow is at version %s; earlier versions are kept only while runs that are not done use them.', f.version);
-		END IF;
-		RETURN doc;
+		RETURN flowcontrol._kept_version(f.id, f.version, export_flow.version);
 	END IF;
 	RETURN jsonb_build_object(
 		'name', f.name,
@@ -1511,13 +1529,8 @@ BEGIN
 	fname := f.name;
 	fcondition := f.condition;
 	IF v <> f.version THEN
-		SELECT d.definition->>'name', d.definition->>'condition' INTO fname, fcondition
-		FROM flowcontrol.flow_version d WHERE d.flow_id = f.id AND d.version = v;
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'version % of flow % does not exist', v, f.id
-				USING ERRCODE = 'undefined_object',
-					  DETAIL = format('The flow is at version %s; earlier versions are kept only while runs that are not done use them.', f.version);
-		END IF;
+		SELECT d->>'name', d->>'condition' INTO fname, fcondition
+		FROM flowcontrol._kept_version(f.id, f.version, v) d;
 	END IF;
 
 	-- the tree: each action's parent, next sibling and first child, and

@@ -325,6 +325,18 @@ sync_rep_wait_possible(void)
 }
 
 /*
+ * A worker of this database that is idle, not leaving, and not yet taken
+ * by another committer's early wake-up.  Read without the lock by
+ * wake_early()'s first look, hence volatile.
+ */
+static bool
+early_candidate(volatile FcWorkerSlot *w)
+{
+	return w->pid != 0 && w->database == MyDatabaseId && !w->leave &&
+		w->state == FC_WS_IDLE && !TransactionIdIsValid(w->early_xid);
+}
+
+/*
  * At PRE_COMMIT of a transaction that made a run due now: wake an idle
  * worker of this database at once, giving it the xid to wait for (see the
  * file header).  Not when the commit may wait for a synchronous standby,
@@ -348,12 +360,8 @@ wake_early(void)
 	 * the wake-up at commit follows anyway.
 	 */
 	for (i = 0; i < fc_shared->nworkers; i++)
-	{
-		volatile FcWorkerSlot *w = &fc_shared->workers[i];
-
-		if (w->pid != 0 && w->database == MyDatabaseId && w->state == FC_WS_IDLE)
+		if (early_candidate(&fc_shared->workers[i]))
 			break;
-	}
 	if (i == fc_shared->nworkers)
 		return;
 
@@ -362,9 +370,7 @@ wake_early(void)
 	{
 		FcWorkerSlot *w = &fc_shared->workers[i];
 
-		/* idle, and not yet taken by another committer's early wake-up */
-		if (w->pid == 0 || w->database != MyDatabaseId || w->leave ||
-			w->state != FC_WS_IDLE || TransactionIdIsValid(w->early_xid))
+		if (!early_candidate(w))
 			continue;
 		w->early_xid = xid;
 		latch = w->latch;

@@ -520,7 +520,17 @@ wait_for_early_waker(void)
 	LWLockRelease(fc_shared->lock);
 	if (TransactionIdIsValid(xid))
 	{
+		/*
+		 * The rest of a commit is no lock conflict: a lock_timeout the
+		 * worker connected with (ALTER DATABASE ... SET) must not turn a slow
+		 * WAL flush into an error of the unit.  Set back right after.
+		 */
+		int			nestlevel = NewGUCNestLevel();
+
+		(void) set_config_option("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		XactLockTableWait(xid, NULL, NULL, XLTW_None);
+		AtEOXact_GUC(true, nestlevel);
 
 		/*
 		 * What that transaction changed in the catalogs (a flow deployed, the

@@ -26,15 +26,9 @@ sub setup_busy
 {
 	setup_db($node, 'postgres');
 	return $node->safe_psql('postgres', q{
-CREATE FUNCTION busy(run flowcontrol.flow_run, obj jsonb, config jsonb)
-RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM pg_sleep(0.002);
-	RETURN 'continue';
-END $$;
-SELECT flowcontrol.register_action('Busy', 'busy(flowcontrol.flow_run,jsonb,jsonb)');
 SELECT flowcontrol.define_flow('{"name": "busy", "active": true,
-	"actions": [{"action": "Busy"}, {"action": "LogStep", "config": {"step": "once"}}]}')});
+	"actions": [{"action": "Sleep", "config": {"seconds": 0.002}},
+				{"action": "LogStep", "config": {"step": "once"}}]}')});
 }
 
 # both workers logged, after $offset in the server log, that they wait for

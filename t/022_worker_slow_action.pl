@@ -24,15 +24,6 @@ use FcWorker;
 my $slow_seconds = 8;
 my $node = new_node('slow', 'flowcontrol.max_workers' => 2);
 setup_db($node, 'postgres');
-$node->safe_psql('postgres', q{
-CREATE FUNCTION sleep_action(run flowcontrol.flow_run, obj jsonb, config jsonb)
-RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM pg_sleep((config->>'seconds')::float8);
-	RETURN 'continue';
-END $$;
-SELECT flowcontrol.register_action('Sleep', 'sleep_action(flowcontrol.flow_run,jsonb,jsonb)');
-});
 my $slow = $node->safe_psql('postgres', qq{
 SELECT flowcontrol.define_flow('{"name": "slow", "active": true,
 	"actions": [{"action": "Sleep", "config": {"seconds": $slow_seconds}},

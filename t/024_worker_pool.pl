@@ -220,15 +220,8 @@ cmp_ok($max_procs, '<=', 3, "never more than max_workers + 1 processes seen ($ma
 
 # --- DROP DATABASE of a database whose worker is busy goes through
 $node->safe_psql('db3', q{
-CREATE FUNCTION nap(run flowcontrol.flow_run, obj jsonb, config jsonb)
-RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM pg_sleep(300);
-	RETURN 'continue';
-END $$;
-SELECT flowcontrol.register_action('Nap', 'nap(flowcontrol.flow_run,jsonb,jsonb)');
 SELECT flowcontrol.create_flowrun(flowcontrol.define_flow('{"name": "slow", "active": true,
-	"actions": [{"action": "Nap"}]}'));
+	"actions": [{"action": "Sleep", "config": {"seconds": 300}}]}'));
 });
 $node->poll_query_until('postgres', q{
 SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = 'db3'

@@ -141,6 +141,36 @@ $node->safe_psql('postgres', "SELECT flowcontrol.create_flowrun($flow)");
 wait_executed($held);
 pass('then it is');
 
+# --- a lock_timeout the worker runs with does not apply to its wait for
+# the committer: a commit made slow after PRE_COMMIT (commit_delay before
+# the WAL flush, which needs fsync) costs the worker no error
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET lock_timeout = '1ms';
+ALTER SYSTEM SET fsync = on;
+SELECT pg_reload_conf()});
+$node->poll_query_until('postgres', q{
+SELECT current_setting('lock_timeout') = '1ms'}) or die 'lock_timeout not set';
+wait_for_worker($node, 'postgres', 1, 'idle');
+my $errors = $node->safe_psql('postgres',
+	'SELECT errors FROM flowcontrol.workers WHERE worker = 1');
+my @slow;
+for (1 .. 3)
+{
+	push @slow, $node->safe_psql('postgres', qq{
+SET commit_delay = 30000;
+SET commit_siblings = 0;
+SELECT (flowcontrol.create_flowrun($flow)).id});
+	wait_executed($slow[-1]);
+	wait_for_worker($node, 'postgres', 1, 'idle');
+}
+is($node->safe_psql('postgres',
+		'SELECT errors FROM flowcontrol.workers WHERE worker = 1'),
+	$errors, 'a slow commit costs a worker running with lock_timeout no error');
+$node->safe_psql('postgres', q{
+ALTER SYSTEM RESET lock_timeout;
+ALTER SYSTEM RESET fsync;
+SELECT pg_reload_conf()});
+
 # --- a transaction that creates a run and drops the extension: the worker
 # woken early must see the drop (its caches take the transaction's
 # invalidations after the wait) and wait for the extension, not fail

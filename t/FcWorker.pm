@@ -37,6 +37,7 @@ sub new_node
 #   LogStep {"step": s}   records the step
 #   Suspend               suspends once (committing what came before)
 #   WaitLock {"key": k}   waits for a shared advisory lock held by the test
+#   Sleep {"seconds": s}  sleeps (pg_sleep), then continues
 sub setup_db
 {
 	my ($node, $db) = @_;
@@ -57,6 +58,12 @@ BEGIN
 END $$;
 CREATE FUNCTION suspend_once(run flowcontrol.flow_run, obj jsonb, config jsonb)
 RETURNS flowcontrol.directive LANGUAGE sql AS $$ SELECT 'suspend'::flowcontrol.directive $$;
+CREATE FUNCTION sleep_action(run flowcontrol.flow_run, obj jsonb, config jsonb)
+RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_sleep((config->>'seconds')::float8);
+	RETURN 'continue';
+END $$;
 CREATE FUNCTION wait_lock(run flowcontrol.flow_run, obj jsonb, config jsonb)
 RETURNS flowcontrol.directive LANGUAGE plpgsql AS $$
 BEGIN
@@ -66,6 +73,7 @@ END $$;
 SELECT flowcontrol.register_action('LogStep', 'log_step(flowcontrol.flow_run,jsonb,jsonb)');
 SELECT flowcontrol.register_action('Suspend', 'suspend_once(flowcontrol.flow_run,jsonb,jsonb)');
 SELECT flowcontrol.register_action('WaitLock', 'wait_lock(flowcontrol.flow_run,jsonb,jsonb)');
+SELECT flowcontrol.register_action('Sleep', 'sleep_action(flowcontrol.flow_run,jsonb,jsonb)');
 });
 	return;
 }
