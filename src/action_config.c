@@ -19,38 +19,20 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
-#include "catalog/objectaccess.h"
-#include "catalog/pg_type.h"
-#include "commands/async.h"
-#include "common/int.h"
-#include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
-#include "miscadmin.h"
-#include "parser/parse_func.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/datetime.h"
-#include "utils/hsearch.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
-#include "utils/regproc.h"
-#include "utils/syscache.h"
-#include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 #include "actions.h"
 #include "actions_int.h"
 #include "catalog.h"
-#include "clock.h"
 #include "compat.h"
 #include "engine_actions.h"
 #include "expr.h"
-#include "trigger_acl.h"
 
 /* ---------------------------------------------------------------------
  * Config decoding

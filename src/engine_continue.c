@@ -163,7 +163,6 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 		int			i;
 		int64	   *ids;
 		ItemPointerData *tids;
-		FcRun	  **runs;
 		MemoryContext old;
 		bool		defer;
 
@@ -206,7 +205,6 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 			tids[i] = *(ItemPointer) DatumGetPointer(SPI_getbinval(tuple, desc, 2, &isnull));
 		}
 		SPI_freetuptable(SPI_tuptable);
-		runs = palloc0(sizeof(FcRun *) * Max(n, 1));
 
 		/*
 		 * Each run's row is locked by this (top) transaction.  Updating it
@@ -220,6 +218,7 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 		{
 			FcContinueArgs ca = {NULL, defer, false, NULL};
 			ErrorData  *edata = NULL;
+			FcRun	   *run;
 
 			CHECK_FOR_INTERRUPTS();
 
@@ -239,7 +238,7 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 			last_id = ids[i];
 			*cursor = last_id;
 			if (is_behind(limits, ids[i]) ||
-				(runs[i] = lock_candidate(ids[i], &tids[i], claim_now)) == NULL)
+				(run = lock_candidate(ids[i], &tids[i], claim_now)) == NULL)
 				continue;
 
 			/* more runs are due than this one: let an idle worker share them */
@@ -248,7 +247,7 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 				fc_wakeup_share_work();
 				shared = true;
 			}
-			ca.run = runs[i];
+			ca.run = run;
 			fc_engine_current_run = last_id;
 			if (fc_engine_guarded(continue_one_guarded, &ca, InvalidOid, false, &edata))
 			{
@@ -262,8 +261,6 @@ fc_engine_continue_runs_from(FcContinueLimits *limits, int64 *cursor)
 			else
 			{
 				/* an engine-level failure: record it on the run */
-				FcRun	   *run = runs[i];
-
 				run->status = FC_STATUS_DONE;
 				run->outcome = FC_OUTCOME_ERRORED;
 				run->has_done_at = true;

@@ -36,7 +36,6 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
 
 #include "catalog.h"
 #include "clock.h"
@@ -476,6 +475,27 @@ fc_engine_append_log(int64 run_id, const char *message)
 	return run;
 }
 
+/*
+ * The first column (bigint, not null) of the rows the last SPI query
+ * returned, in a palloc'd array; *n is set to their number.
+ */
+static int64 *
+fetched_ids(int64 *n)
+{
+	int64	   *ids;
+	int64		i;
+
+	*n = (int64) SPI_processed;
+	ids = palloc(sizeof(int64) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	return ids;
+}
+
 int64
 fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 {
@@ -505,14 +525,7 @@ fc_engine_cancel_for_object(Oid object_table, const char *object_id)
 	args[2] = BoolGetDatum(superuser());
 	args[3] = ObjectIdGetDatum(GetUserId());
 	fc_catalog_exec(&q, args, NULL, 0);
-	n = (int64) SPI_processed;
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	ids = fetched_ids(&n);
 	for (i = 0; i < n; i++)
 	{
 		FcRun	   *run = fc_catalog_lock_run(ids[i], false);
@@ -563,14 +576,7 @@ fc_engine_delete_flow(int64 flow_id, bool cancel_runs)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("flow %lld does not exist", (long long) flow_id)));
 	fc_catalog_exec(&runs_q, &arg, NULL, 0);
-	n = (int64) SPI_processed;
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	ids = fetched_ids(&n);
 	if (n > 0 && !cancel_runs)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),

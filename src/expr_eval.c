@@ -34,17 +34,13 @@
  */
 #include "postgres.h"
 
-#include "catalog/objectaccess.h"
-#include "catalog/pg_collation.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
-#include "utils/formatting.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -52,8 +48,6 @@
 #include "compat.h"
 #include "expr_eval.h"
 #include "expr_int.h"
-#include "flowcache.h"
-#include "owner.h"
 
 #define FC_EXPR_CACHE_MAX_ENTRIES	1000
 #define FC_EXPR_CACHE_MAX_BYTES		(8 * 1024 * 1024)

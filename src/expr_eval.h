@@ -112,9 +112,8 @@ char_length(const char *s, const char *end)
 
 /* expr_value.c */
 
-/* Numeric 0 and 1 (True and False in arithmetic), made by init_numerics. */
+/* Numeric 0 (False in arithmetic), made by fc_expr_init_numerics(). */
 extern Numeric fc_expr_numeric_zero;
-extern Numeric fc_expr_numeric_one;
 extern void fc_expr_init_numerics(void);
 
 /* A jsonb document as a value: containers by reference, scalars unpacked. */

@@ -21,17 +21,13 @@
 
 #include "catalog/objectaccess.h"
 #include "catalog/pg_collation.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/formatting.h"
-#include "utils/hsearch.h"
-#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "catalog.h"

@@ -17,18 +17,11 @@
  */
 #include "postgres.h"
 
-#include "catalog/objectaccess.h"
-#include "catalog/pg_collation.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
-#include "utils/formatting.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
@@ -37,7 +30,7 @@
 #include "expr_int.h"
 
 Numeric		fc_expr_numeric_zero = NULL;
-Numeric		fc_expr_numeric_one = NULL;
+static Numeric numeric_one = NULL;	/* True in arithmetic */
 
 /* ---------------------------------------------------------------------
  * Values
@@ -52,7 +45,7 @@ fc_expr_init_numerics(void)
 	if (fc_expr_numeric_zero != NULL)
 		return;
 	old = MemoryContextSwitchTo(TopMemoryContext);
-	fc_expr_numeric_one = int64_to_numeric(1);
+	numeric_one = int64_to_numeric(1);
 	fc_expr_numeric_zero = int64_to_numeric(0);
 	MemoryContextSwitchTo(old);
 }
@@ -86,7 +79,7 @@ fc_expr_as_numeric(const JsonbValue *v)
 	if (v->type == jbvBool)
 	{
 		fc_expr_init_numerics();
-		return v->val.boolean ? fc_expr_numeric_one : fc_expr_numeric_zero;
+		return v->val.boolean ? numeric_one : fc_expr_numeric_zero;
 	}
 	return v->val.numeric;
 }
